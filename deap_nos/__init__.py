@@ -1,0 +1,58 @@
+"""deap_nos — neural optimizer search as a DEAP plugin.
+
+Evolve deep-learning optimizers (update equation, internal decay functions and the
+learning-rate schedule together) as computational graphs, after "Neural Optimizer
+Equation, Decay Function, and Learning Rate Schedule Joint Evolution" (arXiv 2404.06679).
+
+``import deap_nos`` does not import TensorFlow: genomes, the search space, the integrity
+check and the algorithms are numpy and networkx only. The Keras side lives in
+:mod:`deap_nos.keras`, :mod:`deap_nos.zoo`, :mod:`deap_nos.evaluator` and is loaded on
+first use (``nos.keras``, ``nos.zoo``, ``nos.SurrogateEvaluator``).
+"""
+import importlib
+
+from .errors import (ArityError, CyclicGraphError, DataError, DuplicateNameError,
+                     GenomeError, NOSError, ParseError, UnknownNameError)
+from .evaluation import FAILED_FITNESS, Evaluation
+from .genome import DecayGraph, Node, OptimizerGraph, validate
+from .integrity import decay_integrity, integrity_check
+from .program import Program, compile, semantic_fingerprint
+from .space import SearchSpace
+from .syntax import parse, parse_decay
+from .variation import initGraph, mutGraph, mutate_decay, random_decay, random_graph
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "keras": ("deap_nos.keras", None),
+    "zoo": ("deap_nos.zoo", None),
+    "data": ("deap_nos.data", None),
+    "surrogate": ("deap_nos.surrogate", None),
+    "algorithms": ("deap_nos.algorithms", None),
+    "parallel": ("deap_nos.parallel", None),
+    "plots": ("deap_nos.plots", None),
+    "SurrogateEvaluator": ("deap_nos.evaluator", "SurrogateEvaluator"),
+    "eaParticle": ("deap_nos.algorithms", "eaParticle"),
+    "eaRegularized": ("deap_nos.algorithms", "eaRegularized"),
+    "initial_population": ("deap_nos.algorithms", "initial_population"),
+    "eliminate": ("deap_nos.algorithms", "eliminate"),
+}
+
+
+def __getattr__(name):
+    """Load the heavier modules (Keras, algorithms) on first use."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'deap_nos' has no attribute {name!r}")
+    module_name, attr = _LAZY[name]
+    module = importlib.import_module(module_name)
+    value = module if attr is None else getattr(module, attr)
+    globals()[name] = value
+    return value
+
+
+__all__ = ["ArityError", "CyclicGraphError", "DataError", "DecayGraph", "DuplicateNameError",
+           "Evaluation", "FAILED_FITNESS", "GenomeError", "NOSError", "Node", "OptimizerGraph",
+           "ParseError", "Program", "SearchSpace", "UnknownNameError", "compile",
+           "decay_integrity", "initGraph", "integrity_check", "mutGraph", "mutate_decay",
+           "parse", "parse_decay", "random_decay", "random_graph", "semantic_fingerprint",
+           "validate"] + list(_LAZY)

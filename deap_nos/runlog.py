@@ -1,0 +1,119 @@
+"""Per-evaluation log lines and a plain-text progress bar.
+
+Every evaluation of a run is one JSON line of the log (``evaluations.log`` in the run
+folder)::
+
+    {"n": 12, "step": 2, "key": "...", "fitness": [0.71], "time": 3.2, "failed": false,
+     "stage": "done", "reason": null, "equation": "adam: div(m_hat, sqrt(v_hat))"}
+
+The log is append-only; a resumed run truncates it to the length recorded in the
+checkpoint, so each evaluation appears exactly once. :func:`read_log` reads it back.
+"""
+import json
+import math
+import os
+import sys
+import time
+
+
+def _jsonable(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def log_record(n, step, key, individual, evaluation):
+    """The log entry of one evaluation (a dict of JSON-friendly values)."""
+    info = getattr(evaluation, "info", None) or {}
+    return {"n": n, "step": step, "key": str(key),
+            "fitness": _jsonable(tuple(evaluation)),
+            "time": _jsonable(info.get("time")),
+            "failed": bool(info.get("failed", False)),
+            "stage": info.get("stage"), "reason": info.get("reason"),
+            "equation": str(individual)}
+
+
+class EvaluationLog:
+    """Append-only JSON-lines log; ``truncate`` cuts it back to a checkpointed length."""
+
+    def __init__(self, path, truncate=None):
+        self.path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(folder, exist_ok=True)
+        self._stream = open(self.path, "a+b")
+        if truncate is not None:
+            self._stream.truncate(truncate)
+        self._stream.seek(0, os.SEEK_END)
+
+    def write(self, records):
+        """Append *records* (dicts) and flush them to the operating system."""
+        data = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
+        self._stream.write(data.encode("utf-8"))
+        self._stream.flush()
+
+    def offset(self):
+        """The log's length in bytes (stored in checkpoints)."""
+        return self._stream.tell()
+
+    def close(self):
+        self._stream.close()
+
+
+def read_log(path):
+    """The entries of an evaluation log, in order."""
+    with open(path, encoding="utf-8") as stream:
+        return [json.loads(line) for line in stream if line.strip()]
+
+
+class ProgressBar:
+    """``[#####.....] 120/360 evaluations`` on stderr, redrawn at most every 0.2 s."""
+
+    def __init__(self, total, done=0, stream=None, enabled=True, width=30,
+                 label="evaluations"):
+        self.total, self.done = int(total), int(done)
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled, self.width, self.label = enabled, width, label
+        self._last = 0.0
+        self._shown = False
+
+    def update(self, n=1):
+        self.done += n
+        self.draw()
+
+    def add_total(self, n):
+        self.total += n
+
+    def draw(self, force=False):
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < 0.2 and self.done < self.total:
+            return
+        self._last = now
+        frac = min(1.0, self.done / self.total) if self.total else 1.0
+        filled = int(round(frac * self.width))
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(f"\r[{bar}] {self.done}/{self.total} {self.label}")
+        self.stream.flush()
+        self._shown = True
+
+    def clear(self):
+        """Erase the bar so another line can be printed."""
+        if self.enabled and self._shown:
+            self.stream.write("\r" + " " * (self.width + 40) + "\r")
+            self.stream.flush()
+            self._shown = False
+
+    def close(self):
+        if self.enabled and self._shown:
+            self.draw(force=True)
+            self.stream.write("\n")
+            self.stream.flush()
+            self._shown = False

@@ -1,0 +1,207 @@
+"""The search space: every primitive under its canonical name.
+
+:meth:`SearchSpace.default` is the paper's space (SEARCH_SPACE.md §2–6). Researchers
+extend a space with ``add_operand``, ``add_unary``, ``add_binary``, ``add_stateful``,
+``add_schedule``, ``add_decay_unary`` and ``add_decay_binary``; a primitive is written
+once against the array namespace ``B`` (:mod:`deap_nos.backend`) and then works in the
+integrity check, the Keras optimizer and the plots.
+"""
+import difflib
+from collections import namedtuple
+
+from . import primitives as P
+from .errors import DuplicateNameError, NOSError, UnknownNameError
+
+#: A registered primitive: its function, arity, and (for operands) the averages it reads.
+Primitive = namedtuple("Primitive", "name fn arity stateful requires")
+
+_MOMENT_NAMES = tuple(P.MOMENTS)
+
+
+def _unknown(kind, name, known):
+    close = difflib.get_close_matches(str(name), list(known), n=3)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    return UnknownNameError(
+        f"unknown {kind} {name!r}.{hint} Known {kind}s: {', '.join(sorted(known))}. "
+        f"Add your own with SearchSpace.add_* .")
+
+
+class SearchSpace:
+    """Operands, operations, schedules and decay operations, by name.
+
+    Parameters
+    ----------
+    n_hidden : int
+        Hidden nodes of a random update graph (the paper's text: 4; the authors' code: 5).
+    """
+
+    def __init__(self, n_hidden=4):
+        if not isinstance(n_hidden, int) or n_hidden < 1:
+            raise NOSError(f"n_hidden must be a positive integer, got {n_hidden!r}")
+        self.n_hidden = n_hidden
+        self.operands = {}
+        self.ops = {}            # unary (scalar and state-saving) and binary
+        self.schedules = {}
+        self.aliases = {}        # schedule alias -> canonical name
+        self.decay_ops = {}
+        self.commutative = set()
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def default(cls, n_hidden=4):
+        """The paper's space: 20 operands, 26 unary, 10 binary, 14 schedules, 20 decay ops."""
+        space = cls(n_hidden)
+        for name, (fn, requires) in P.OPERANDS.items():
+            space.add_operand(name, fn, requires)
+        for name, fn in P.UNARY.items():
+            space.add_unary(name, fn)
+        for name, fn in P.STATEFUL.items():
+            space.add_stateful(name, fn)
+        for name, fn in P.BINARY.items():
+            space.add_binary(name, fn, commutative=name in P.COMMUTATIVE)
+        for name, (fn, alias) in P.SCHEDULES.items():
+            space.add_schedule(name, fn, alias)
+        for name, fn in P.DECAY_UNARY.items():
+            space.add_decay_unary(name, fn)
+        for name, fn in P.DECAY_BINARY.items():
+            space.add_decay_binary(name, fn)
+        return space
+
+    def _check_new(self, name, table, kind):
+        if not isinstance(name, str) or not name.isidentifier():
+            raise NOSError(f"a {kind} name must be an identifier, got {name!r}")
+        if name in ("decay",) + tuple(self._header_words()):
+            raise DuplicateNameError(f"{name!r} is reserved by the expression syntax")
+        if name in table:
+            raise DuplicateNameError(
+                f"a {kind} named {name!r} already exists in this space; pick another name")
+        if kind == "operand" and name in self.ops or kind == "operation" and name in self.operands:
+            raise DuplicateNameError(
+                f"{name!r} is already used by an operand or operation; names are shared "
+                f"by both in the expression syntax")
+
+    @staticmethod
+    def _header_words():
+        return ("none", "momentum", "nesterov", "flip")
+
+    def add_operand(self, name, fn, requires=()):
+        """Add a leaf ``fn(ctx, B)``; ``requires`` names the moving averages it reads.
+
+        ``ctx`` has ``g``, ``w``, ``t``, ``v``, ``s``, ``l``, ``v_hat``, ``s_hat``,
+        ``l_hat``; only the averages listed in ``requires`` are allocated and updated.
+        """
+        self._check_new(name, self.operands, "operand")
+        requires = tuple(requires)
+        bad = [r for r in requires if r not in _MOMENT_NAMES]
+        if bad:
+            raise UnknownNameError(
+                f"operand {name!r} requires unknown moving average(s) {bad}; "
+                f"known: {', '.join(_MOMENT_NAMES)}")
+        self.operands[name] = Primitive(name, self._callable(fn, name), 0, False, requires)
+        return self
+
+    def add_unary(self, name, fn):
+        """Add a unary operation ``fn(x, B)``."""
+        self._check_new(name, self.ops, "operation")
+        self.ops[name] = Primitive(name, self._callable(fn, name), 1, False, ())
+        return self
+
+    def add_stateful(self, name, fn):
+        """Add a state-saving unary operation ``fn(x, n, t, B) -> (out, new_n)``."""
+        self._check_new(name, self.ops, "operation")
+        self.ops[name] = Primitive(name, self._callable(fn, name), 1, True, ())
+        return self
+
+    def add_binary(self, name, fn, commutative=False):
+        """Add a binary operation ``fn(x, y, B)``; ``commutative`` helps canonical equality."""
+        self._check_new(name, self.ops, "operation")
+        self.ops[name] = Primitive(name, self._callable(fn, name), 2, False, ())
+        if commutative:
+            self.commutative.add(name)
+        return self
+
+    def add_schedule(self, name, fn, alias=None):
+        """Add a schedule ``fn(t, T, B)`` (values in [0, 1] keep decays valid)."""
+        self._check_new(name, self.schedules, "schedule")
+        if alias is not None:
+            self._check_new(alias, self.aliases, "schedule alias")
+            if alias in self.schedules:
+                raise DuplicateNameError(f"alias {alias!r} is already a schedule name")
+            self.aliases[alias] = name
+        self.schedules[name] = Primitive(name, self._callable(fn, name), 0, False, ())
+        return self
+
+    def add_decay_unary(self, name, fn):
+        """Add a unary decay operation ``fn(x, B)``."""
+        self._check_new(name, self.decay_ops, "decay operation")
+        self.decay_ops[name] = Primitive(name, self._callable(fn, name), 1, False, ())
+        return self
+
+    def add_decay_binary(self, name, fn):
+        """Add a binary decay operation ``fn(x, y, B)``."""
+        self._check_new(name, self.decay_ops, "decay operation")
+        self.decay_ops[name] = Primitive(name, self._callable(fn, name), 2, False, ())
+        return self
+
+    @staticmethod
+    def _callable(fn, name):
+        if not callable(fn):
+            raise NOSError(f"the function given for {name!r} is not callable: {fn!r}")
+        return fn
+
+    # ------------------------------------------------------------------ lookups
+    def operand(self, name):
+        """The operand primitive named ``name``."""
+        try:
+            return self.operands[name]
+        except (KeyError, TypeError):
+            raise _unknown("operand", name, self.operands) from None
+
+    def op(self, name):
+        """The (unary, state-saving or binary) operation named ``name``."""
+        try:
+            return self.ops[name]
+        except (KeyError, TypeError):
+            raise _unknown("operation", name, self.ops) from None
+
+    def schedule_name(self, name):
+        """Canonical schedule name for a name or alias (``cosine_increase`` → ``a4``)."""
+        if name in self.schedules:
+            return name
+        if name in self.aliases:
+            return self.aliases[name]
+        raise _unknown("schedule", name, list(self.schedules) + list(self.aliases))
+
+    def schedule(self, name):
+        """The schedule primitive named ``name`` (or its alias)."""
+        return self.schedules[self.schedule_name(name)]
+
+    def decay_op(self, name):
+        """The decay operation named ``name``."""
+        try:
+            return self.decay_ops[name]
+        except (KeyError, TypeError):
+            raise _unknown("decay operation", name, self.decay_ops) from None
+
+    def names(self, table, arity=None, stateful=None):
+        """Names in ``table`` (``"ops"``, ``"decay_ops"``, ...) with the given arity."""
+        items = getattr(self, table).values()
+        return [p.name for p in items
+                if (arity is None or p.arity == arity)
+                and (stateful is None or p.stateful == stateful)]
+
+    def __repr__(self):
+        return (f"SearchSpace(n_hidden={self.n_hidden}, operands={len(self.operands)}, "
+                f"ops={len(self.ops)}, schedules={len(self.schedules)}, "
+                f"decay_ops={len(self.decay_ops)})")
+
+
+_DEFAULT = None
+
+
+def default_space():
+    """A shared instance of :meth:`SearchSpace.default` (do not extend it; make your own)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = SearchSpace.default()
+    return _DEFAULT

@@ -1,0 +1,31 @@
+"""Install deap-nos: neural optimizer search as a DEAP plugin."""
+from setuptools import find_packages, setup
+
+setup(
+    name="deap-nos",
+    version="0.1.0",
+    description="Evolve deep-learning optimizers (update equation, decay functions, "
+                "learning-rate schedule) with DEAP and train them with Keras.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["deap_nos", "deap_nos.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "deap>=1.4,<2",
+        "numpy>=1.26,<3",
+        "scipy>=1.11,<2",
+        "networkx>=3.2,<4",
+        "tensorflow-cpu>=2.16,<3; platform_machine=='x86_64'",
+        "tensorflow>=2.16,<3; platform_machine!='x86_64'",
+        "keras>=3.3,<4",
+        "multiprocess>=0.70.15,<1",
+        "matplotlib>=3.7,<4",
+        "scikit-learn>=1.3,<2",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "hypothesis>=6.80"],
+        "dask": ["dask[distributed]>=2024.1"],
+        "gpu": ["tensorflow[and-cuda]>=2.16,<3"],
+    },
+    entry_points={"console_scripts": ["deap-nos=deap_nos.cli:main"]},
+)
