@@ -23,7 +23,7 @@ setup(
         "scikit-learn>=1.3,<2",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6.80"],
+        "test": ["pytest>=7", "hypothesis>=6.80", "dask[distributed]>=2024.1"],
         "dask": ["dask[distributed]>=2024.1"],
         "gpu": ["tensorflow[and-cuda]>=2.16,<3"],
     },

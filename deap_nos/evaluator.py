@@ -1,0 +1,635 @@
+"""Surrogate evaluation of candidate optimizers: a DEAP evaluator (paper, Sections 3.3-3.4).
+
+``toolbox.register("evaluate", nos.SurrogateEvaluator.preset("quick"))`` — then
+``toolbox.evaluate(genome)`` returns an :class:`~deap_nos.evaluation.Evaluation`, a
+one-element fitness tuple that carries an ``info`` dict.
+
+The protocol, for one genome::
+
+    model  ← ConvNet(base), built once; keep its initial weights w0
+    opt    ← optimizer_factory(genome, lr, total_steps=steps, warmup, hold); build it
+    step   ← one tf.function running k training steps in a graph loop (traced once)
+    Stage 1 — learning-rate sweep (each run: weights ← w0, optimizer state ← 0):
+        run sweep_steps at each lr of quick_rates ({10, 0.01, 1e-5})
+        if every one stays below sweep_min_acc training accuracy: reject
+        run sweep_steps at each remaining lr of lr_grid
+        if the best stays below sweep_gate_acc: reject
+        (the schedule length is the full run's, so the sweep sees only the warm-up)
+    Stage 2 — for each of `repeats` runs (weights ← w0 or a fresh seeded init):
+        train `steps` steps at the best lr, validating every `eval_every` steps;
+        from `stop_after` steps on, stop (fail) if the interval's training accuracy
+        is below min_train_acc
+        run fitness = best validation accuracy
+    fitness = mean (paper's elimination protocol) or worst of the runs' fitnesses
+
+Any failure — rejection in the sweep, early stop, a NaN/inf loss, an exception raised
+while building or training — gives ``Evaluation.failure(reason, stage)`` with fitness
+:data:`~deap_nos.evaluation.FAILED_FITNESS`; the search goes on. Missing data is a
+configuration error and is raised (:class:`~deap_nos.errors.DataError`).
+
+Speed: nothing is rebuilt or retraced between sweep learning rates or repeats. The
+optimizer's ``learning_rate`` is a variable (assigned, not retraced); weights are
+restored with ``set_weights``; optimizer state is zeroed (:func:`_reset_optimizer`).
+
+Reproducibility: the per-genome seed is a hash (sha256, not Python's salted ``hash``) of
+``(seed, genome.fingerprint() or str(genome))``; Python, numpy and TensorFlow are seeded
+from it, so one genome gets the same fitness in any process on CPU. The caller's global
+``random``/``numpy`` states are restored afterwards, so evaluating does not perturb the
+search's own random stream.
+
+The evaluator is picklable (module-level, no lambdas); the data are loaded lazily in the
+worker and cached on the instance, never pickled.
+"""
+
+import hashlib
+import math
+import random
+import time
+
+import numpy as np
+
+from deap_nos.errors import NOSError, UnknownNameError
+from deap_nos.evaluation import FAILED_FITNESS, Evaluation
+
+__all__ = ["SurrogateEvaluator", "PRESETS", "genome_seed", "graph_optimizer_factory"]
+
+#: The paper's learning-rate grid (Section 3.3).
+PAPER_LR_GRID = (10.0, 1.0, 0.1, 0.01, 1e-3, 1e-4, 1e-5)
+#: The authors' quick three-rate rejection check, run first.
+PAPER_QUICK_RATES = (10.0, 0.01, 1e-5)
+
+_COMMON = dict(
+    lr_grid=PAPER_LR_GRID,
+    quick_rates=PAPER_QUICK_RATES,
+    sweep_min_acc=0.25,
+    sweep_gate_acc=0.25,
+    min_train_acc=0.40,
+    warmup_steps=None,
+    hold_steps=0,
+    standardize=True,
+    augment=False,
+    augment_options=None,
+    data_options=None,
+    repeats=1,
+    aggregate="mean",
+    seed=0,
+    jit=False,
+    val_batch_size=1000,
+)
+
+#: Named settings. ``paper``: Section 3.3-3.4 on CIFAR-10. ``authors``: the authors'
+#: code (16,000 steps, augmentation, a 40 % second sweep gate). ``quick``: the embedded
+#: digits data, a small net and a few hundred steps — a meaningful ranking in seconds.
+PRESETS = {
+    "paper": dict(_COMMON, data="cifar10", base=48, batch_size=128, sweep_steps=800,
+                  steps=8000, eval_every=500, stop_after=1000),
+    "authors": dict(_COMMON, data="cifar10", base=48, batch_size=128, sweep_steps=800,
+                    steps=16000, eval_every=500, stop_after=1000, augment=True,
+                    sweep_gate_acc=0.40),
+    "quick": dict(_COMMON, data="default", base=8, batch_size=64, sweep_steps=30,
+                  steps=300, eval_every=50, stop_after=100),
+}
+
+_AGGREGATES = ("mean", "worst")
+_UNSET = object()
+
+
+# ----------------------------------------------------------------------------- helpers
+def genome_seed(seed, genome):
+    """A stable 31-bit seed for ``genome`` under the run seed ``seed``.
+
+    Uses ``genome.fingerprint()`` when the genome has it, else ``str(genome)``, hashed
+    with sha256 — the same in every process (Python's ``hash`` is salted per process).
+    """
+    fingerprint = getattr(genome, "fingerprint", None)
+    key = fingerprint() if callable(fingerprint) else str(genome)
+    digest = hashlib.sha256(f"{int(seed)}\x00{key}".encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % (2 ** 31 - 1)
+
+
+def _sub_seed(seed, index):
+    """Seed of repeat ``index`` derived from a genome seed (index 0 is the seed itself)."""
+    if index == 0:
+        return seed
+    digest = hashlib.sha256(f"{seed}\x00repeat{index}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % (2 ** 31 - 1)
+
+
+def graph_optimizer_factory(genome, learning_rate, total_steps, warmup_steps, hold_steps,
+                            space=None):
+    """The default optimizer factory: ``deap_nos.keras.GraphOptimizer`` (imported lazily)."""
+    from deap_nos.keras import GraphOptimizer
+
+    return GraphOptimizer(genome, learning_rate=learning_rate, total_steps=total_steps,
+                          warmup_steps=warmup_steps, hold_steps=hold_steps, space=space)
+
+
+def _reset_optimizer(opt):
+    """Zero an optimizer's state and step counter, keeping its (peak) learning rate.
+
+    Calls ``opt.reset()`` when the optimizer has one (``GraphOptimizer``); otherwise
+    assigns zeros to every variable in ``opt.variables`` except the learning-rate
+    variable (a plain Keras optimizer: Adam's moments, SGD's momentum, ``iterations``).
+    """
+    reset = getattr(opt, "reset", None)
+    if callable(reset):
+        reset()
+        return
+    keep = getattr(opt, "_learning_rate", None)
+    for var in opt.variables:
+        if var is keep:
+            continue
+        var.assign(np.zeros(tuple(var.shape), dtype=var.dtype))
+
+
+_DEVICES_CONFIGURED = False
+
+
+def _configure_devices():
+    """Let TensorFlow grow GPU memory on demand (workers share a GPU); CPU otherwise."""
+    global _DEVICES_CONFIGURED
+    if _DEVICES_CONFIGURED:
+        return
+    import tensorflow as tf
+
+    for gpu in tf.config.list_physical_devices("GPU"):
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except (RuntimeError, ValueError):  # already initialised: keep its setting
+            pass
+    _DEVICES_CONFIGURED = True
+
+
+def _seed_everything(seed):
+    """Seed Python, numpy and TensorFlow/Keras from one integer."""
+    import keras
+
+    keras.utils.set_random_seed(int(seed))
+
+
+def _tail_mean(values, fraction=0.1):
+    """Mean of the last ``fraction`` of ``values`` (at least one): a run's final level."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0:
+        return 0.0
+    k = max(1, int(math.ceil(values.size * fraction)))
+    return float(values[-k:].mean())
+
+
+def _fmt_lr(lr):
+    return f"{lr:g}"
+
+
+class _Trainer:
+    """The compiled pieces for one model and optimizer: a k-step loop and a validator.
+
+    ``run(iterator, k)`` executes k training steps inside one ``tf.function`` (a graph
+    while-loop that stops at the first non-finite loss) and returns per-step losses and
+    accuracies; ``correct(x, y)`` counts correct predictions in inference mode. Both are
+    traced once and reused for every learning rate and repeat.
+    """
+
+    def __init__(self, model, optimizer, jit=False):
+        import keras
+        import tensorflow as tf
+
+        self.model = model
+        self.optimizer = optimizer
+        variables = model.trainable_variables
+
+        def step(x, y):
+            with tf.GradientTape() as tape:
+                probs = model(x, training=True)
+                loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, probs))
+            grads = tape.gradient(loss, variables)
+            optimizer.apply(grads, variables)
+            pred = tf.argmax(probs, axis=-1, output_type=tf.int32)
+            acc = tf.reduce_mean(tf.cast(tf.equal(pred, tf.cast(y, tf.int32)), tf.float32))
+            return tf.cast(loss, tf.float32), acc
+
+        if jit:
+            step = tf.function(step, jit_compile=True)
+
+        def run(iterator, k):
+            losses = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
+            accs = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
+            for i in tf.range(k):
+                x, y = next(iterator)
+                loss, acc = step(x, y)
+                losses = losses.write(i, loss)
+                accs = accs.write(i, acc)
+                if not tf.math.is_finite(loss):
+                    break
+            return losses.stack(), accs.stack()
+
+        def correct(x, y):
+            probs = model(x, training=False)
+            pred = tf.argmax(probs, axis=-1, output_type=tf.int32)
+            return tf.reduce_sum(tf.cast(tf.equal(pred, y), tf.int32))
+
+        self._run = tf.function(run)
+        self._correct = tf.function(correct)
+
+    def trace(self, iterator, x_val, y_val):
+        """Trace and instantiate both functions without training (zero steps)."""
+        import tensorflow as tf
+
+        self._run(iterator, tf.constant(0))
+        self._correct(x_val, y_val)
+
+    def run(self, iterator, k):
+        """Train k steps; returns (losses, accuracies) as numpy arrays (shorter on NaN)."""
+        import tensorflow as tf
+
+        losses, accs = self._run(iterator, tf.constant(int(k)))
+        return losses.numpy(), accs.numpy()
+
+    def accuracy(self, val_batches, total):
+        """Validation accuracy over pre-batched (x, y) tensors."""
+        hits = 0
+        for x, y in val_batches:
+            hits += int(self._correct(x, y))
+        return hits / max(1, total)
+
+
+class _Failure(Exception):
+    """Internal: a candidate failed for a recorded reason at a stage."""
+
+    def __init__(self, reason, stage):
+        super().__init__(reason)
+        self.reason = reason
+        self.stage = stage
+
+
+# --------------------------------------------------------------------------- evaluator
+class SurrogateEvaluator:
+    """Evaluate an optimizer genome by training the surrogate ConvNet with it.
+
+    Parameters
+    ----------
+    preset : {"paper", "authors", "quick"}, optional
+        Starting values of every other parameter (default ``"paper"``); any parameter
+        given explicitly overrides the preset. See :data:`PRESETS`.
+    data : str or Dataset
+        ``"default"``/``"digits"`` (embedded), ``"cifar10"``, or a
+        :class:`~deap_nos.data.Dataset`. Names are loaded lazily, once per process.
+    data_options : dict, optional
+        Keyword arguments of the loader (e.g. ``{"data_dir": ...}`` for CIFAR-10).
+    base : int
+        ConvNet base width (paper: 48 during search).
+    batch_size : int
+        Training batch size (paper: 128).
+    lr_grid : sequence of float
+        Peak learning rates tried in the sweep.
+    quick_rates : sequence of float
+        Rates tried first; the genome is rejected at once if all stay below
+        ``sweep_min_acc``. Empty: no quick check.
+    sweep_steps : int
+        Steps per sweep run (paper: 800).
+    sweep_min_acc, sweep_gate_acc : float
+        Training-accuracy thresholds of the quick check and of the whole sweep
+        (paper: 25 % both; authors' code: 40 % at the second).
+    steps : int
+        Stage-2 training steps, also the schedule length of every run (paper: 8,000).
+    warmup_steps : int, optional
+        One-cycle linear warm-up length; None: 10 % of ``steps``.
+    hold_steps : int
+        Steps held at the peak after warm-up, before the cosine decay.
+    eval_every : int
+        Validate every this many stage-2 steps.
+    stop_after, min_train_acc : int, float
+        From ``stop_after`` steps on, a validation interval whose mean training accuracy
+        is below ``min_train_acc`` stops the run as failed (paper: 1,000 and 40 %).
+    standardize : bool
+        Per-channel standardisation of the images (training-set statistics).
+    augment : bool
+        The paper's augmentation (pad-4 crop, flip, cutout 8×8) on training batches.
+    augment_options : dict, optional
+        Options of :func:`deap_nos.data.augment_batch`.
+    repeats : int
+        Stage-2 runs per genome (different seeded initialisations and data orders).
+    aggregate : {"mean", "worst"}
+        How the runs' fitnesses combine: the mean (paper's elimination protocol) or the
+        worst. Any failed run fails the genome either way.
+    seed : int
+        Run seed; with the genome's fingerprint it fixes every random choice.
+    optimizer_factory : callable, optional
+        Module-level ``(genome, learning_rate, total_steps, warmup_steps, hold_steps)``
+        → Keras optimizer whose ``learning_rate`` is assignable. None: ``GraphOptimizer``.
+    space : SearchSpace, optional
+        Search space handed to ``GraphOptimizer`` when ``optimizer_factory`` is None.
+    jit : bool
+        XLA-compile the training step.
+    val_batch_size : int
+        Batch size of validation passes.
+    """
+
+    _PARAMS = tuple(PRESETS["paper"])
+
+    def __init__(self, preset=None, *, data=_UNSET, data_options=_UNSET, base=_UNSET,
+                 batch_size=_UNSET, lr_grid=_UNSET, quick_rates=_UNSET,
+                 sweep_steps=_UNSET, sweep_min_acc=_UNSET, sweep_gate_acc=_UNSET,
+                 steps=_UNSET, warmup_steps=_UNSET, hold_steps=_UNSET, eval_every=_UNSET,
+                 stop_after=_UNSET, min_train_acc=_UNSET, standardize=_UNSET,
+                 augment=_UNSET, augment_options=_UNSET, repeats=_UNSET, aggregate=_UNSET,
+                 seed=_UNSET, jit=_UNSET, val_batch_size=_UNSET, optimizer_factory=None,
+                 space=None):
+        name = "paper" if preset is None else str(preset).lower()
+        if name not in PRESETS:
+            raise UnknownNameError(f"unknown evaluator preset {preset!r}; known: "
+                                   f"{', '.join(sorted(PRESETS))}")
+        given = dict(locals())
+        settings = dict(PRESETS[name])
+        for key in self._PARAMS:
+            if given[key] is not _UNSET:
+                settings[key] = given[key]
+        self.preset_name = name
+        self.optimizer_factory = optimizer_factory
+        self.space = space
+        for key, value in settings.items():
+            setattr(self, key, value)
+        self._validate()
+        self._cache = {}
+
+    @classmethod
+    def preset(cls, name, **overrides):
+        """An evaluator with the named preset's settings, ``overrides`` replacing some."""
+        return cls(preset=name, **overrides)
+
+    # -- configuration -----------------------------------------------------------------
+    def _validate(self):
+        """Check the settings once, with messages that name the fix."""
+        self.lr_grid = tuple(float(v) for v in self.lr_grid)
+        self.quick_rates = tuple(float(v) for v in self.quick_rates)
+        if not self.lr_grid and not self.quick_rates:
+            raise NOSError("lr_grid is empty: give at least one learning rate to sweep")
+        if any(not (v > 0 and math.isfinite(v)) for v in self.lr_grid + self.quick_rates):
+            raise NOSError("learning rates must be positive and finite")
+        for key in ("base", "batch_size", "steps", "eval_every", "repeats",
+                    "val_batch_size"):
+            if int(getattr(self, key)) < 1:
+                raise NOSError(f"{key}={getattr(self, key)!r} must be a positive integer")
+        for key in ("sweep_steps", "hold_steps", "stop_after"):
+            if int(getattr(self, key)) < 0:
+                raise NOSError(f"{key}={getattr(self, key)!r} must be a non-negative integer")
+        if self.sweep_steps == 0 and len(self.all_rates) > 1:
+            raise NOSError("sweep_steps=0 cannot choose among several learning rates; "
+                           "give sweep_steps > 0 or a single-rate lr_grid")
+        if self.aggregate not in _AGGREGATES:
+            raise UnknownNameError(f"unknown aggregate {self.aggregate!r}; known: "
+                                   f"{', '.join(_AGGREGATES)}")
+        if self.warmup_steps is not None and not 0 <= int(self.warmup_steps) <= self.steps:
+            raise NOSError(f"warmup_steps={self.warmup_steps} must lie in 0..steps "
+                           f"({self.steps}); None means 10 % of steps")
+
+    @property
+    def all_rates(self):
+        """Sweep order: the quick rates first, then the rest of the grid."""
+        rest = tuple(v for v in self.lr_grid if v not in self.quick_rates)
+        return self.quick_rates + rest
+
+    @property
+    def warmup(self):
+        """Warm-up length in steps (10 % of ``steps`` unless set)."""
+        if self.warmup_steps is None:
+            return int(round(0.1 * self.steps))
+        return int(self.warmup_steps)
+
+    def settings(self):
+        """The evaluator's settings as a plain dict (for logs and checkpoints)."""
+        out = {key: getattr(self, key) for key in self._PARAMS}
+        if not isinstance(out["data"], str):
+            out["data"] = repr(out["data"])
+        out["preset"] = self.preset_name
+        return out
+
+    def __repr__(self):
+        return (f"SurrogateEvaluator(preset={self.preset_name!r}, data={self.data!r}, "
+                f"base={self.base}, steps={self.steps}, sweep_steps={self.sweep_steps}, "
+                f"repeats={self.repeats}, seed={self.seed})")
+
+    # -- pickling: settings travel, caches do not --------------------------------------
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_cache"] = {}
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._cache = {}
+
+    # -- data --------------------------------------------------------------------------
+    def dataset(self):
+        """The (preprocessed) data set, loaded on first use in this process and cached."""
+        if "dataset" not in self._cache:
+            from deap_nos import data as nos_data
+
+            if isinstance(self.data, nos_data.Dataset):
+                ds = self.data
+            else:
+                ds = nos_data.load(self.data, **dict(self.data_options or {}))
+            if self.standardize:
+                ds = nos_data.standardize(ds)
+            self._cache["dataset"] = ds
+        return self._cache["dataset"]
+
+    def _tensors(self):
+        """Training images/labels as tensors and validation batches, cached."""
+        if "tensors" not in self._cache:
+            import tensorflow as tf
+
+            ds = self.dataset()
+            x = tf.constant(ds.x_train, tf.float32)
+            y = tf.constant(ds.y_train, tf.int32)
+            bs = int(self.val_batch_size)
+            val = [(tf.constant(ds.x_val[i:i + bs], tf.float32),
+                    tf.constant(ds.y_val[i:i + bs], tf.int32))
+                   for i in range(0, len(ds.x_val), bs)]
+            self._cache["tensors"] = (x, y, val, len(ds.x_val))
+        return self._cache["tensors"]
+
+    def _pipeline(self, seed):
+        from deap_nos.data import train_pipeline
+
+        x, y, _, _ = self._tensors()
+        return train_pipeline(x, y, self.batch_size, seed, augment=self.augment,
+                              augment_options=self.augment_options)
+
+    # -- evaluation --------------------------------------------------------------------
+    def __call__(self, genome):
+        """Evaluate ``genome``; returns an :class:`Evaluation` (fitness, + ``info``)."""
+        start = time.perf_counter()
+        timing = {"data": 0.0, "build": 0.0, "trace": 0.0, "sweep": 0.0, "train": 0.0,
+                  "validate": 0.0}
+        t = time.perf_counter()
+        self._tensors()  # a missing data set is a configuration error: raise it
+        timing["data"] += time.perf_counter() - t
+        _configure_devices()
+        seed = genome_seed(self.seed, genome)
+        info = {"stage": "sweep", "seed": seed, "lr": None, "sweep": [], "curves": [],
+                "runs": [], "timing": timing, "preset": self.preset_name}
+        py_state, np_state = random.getstate(), np.random.get_state()
+        try:
+            fitness = self._evaluate(genome, seed, info)
+        except _Failure as fail:
+            info.pop("stage")
+            result = Evaluation.failure(fail.reason, fail.stage, **info)
+        except Exception as exc:  # any crash of the candidate: record it, go on
+            reason = f"exception while {'training' if info['stage'] == 'train' else 'building or sweeping'}: " \
+                     f"{type(exc).__name__}: {exc}"
+            stage = info.pop("stage")
+            result = Evaluation.failure(reason[:2000], stage, **info)
+        else:
+            info.update(failed=False, reason=None, stage="done")
+            result = Evaluation((fitness,), info)
+        finally:
+            random.setstate(py_state)
+            np.random.set_state(np_state)
+        result.info["time"] = time.perf_counter() - start
+        return result
+
+    def _evaluate(self, genome, seed, info):
+        """The two stages; raises :class:`_Failure` for a rejected candidate."""
+        import tensorflow as tf
+
+        from deap_nos.surrogate import convnet
+
+        timing = info["timing"]
+        ds = self.dataset()
+        _, _, val_batches, n_val = self._tensors()
+
+        t = time.perf_counter()
+        _seed_everything(seed)
+        model = convnet(self.base, ds.input_shape, ds.classes)
+        rates = self.all_rates
+        factory = self.optimizer_factory
+        kwargs = dict(learning_rate=rates[0], total_steps=int(self.steps),
+                      warmup_steps=self.warmup, hold_steps=int(self.hold_steps))
+        if factory is None:
+            opt = graph_optimizer_factory(genome, space=self.space, **kwargs)
+        else:
+            opt = factory(genome, **kwargs)
+        opt.build(model.trainable_variables)
+        initial = model.get_weights()
+        trainer = _Trainer(model, opt, jit=bool(self.jit))
+        timing["build"] += time.perf_counter() - t
+
+        t = time.perf_counter()
+        pipeline = self._pipeline(seed)
+        trainer.trace(iter(pipeline), *val_batches[0])
+        timing["trace"] += time.perf_counter() - t
+
+        # Stage 1: learning-rate sweep.
+        t = time.perf_counter()
+        best = self._sweep(trainer, pipeline, initial, rates, info)
+        timing["sweep"] += time.perf_counter() - t
+        info["lr"] = best
+
+        # Stage 2: training at the best learning rate, `repeats` times.
+        info["stage"] = "train"
+        fits = []
+        for r in range(int(self.repeats)):
+            rseed = _sub_seed(seed, r)
+            if r == 0:
+                weights = initial
+            else:
+                t = time.perf_counter()
+                _seed_everything(rseed)
+                weights = convnet(self.base, ds.input_shape, ds.classes).get_weights()
+                timing["build"] += time.perf_counter() - t
+            fits.append(self._train(trainer, weights, best, rseed, val_batches, n_val,
+                                    info, r))
+        info["runs"] = fits
+        return float(np.mean(fits)) if self.aggregate == "mean" else float(np.min(fits))
+
+    def _start_run(self, trainer, weights, lr):
+        """Restore weights, zero the optimizer state, set the peak learning rate."""
+        trainer.model.set_weights(weights)
+        _reset_optimizer(trainer.optimizer)
+        trainer.optimizer.learning_rate = float(lr)
+
+    def _sweep(self, trainer, pipeline, initial, rates, info):
+        """Stage 1: the quick check, then the rest; returns the best learning rate."""
+        results = info["sweep"]
+
+        def try_rate(lr):
+            self._start_run(trainer, initial, lr)
+            if self.sweep_steps == 0:
+                results.append({"lr": lr, "train_acc": None, "loss": None, "finite": True})
+                return
+            losses, accs = trainer.run(iter(pipeline), self.sweep_steps)
+            finite = bool(len(losses) == self.sweep_steps and np.isfinite(losses).all())
+            results.append({
+                "lr": lr,
+                "train_acc": _tail_mean(accs) if finite else 0.0,
+                "loss": _tail_mean(losses) if finite else float("nan"),
+                "finite": finite,
+                "steps": int(len(losses)),
+            })
+
+        def reject(tried, threshold, what):
+            runs = [res for res in results if res["lr"] in tried]
+            if runs and not any(res["finite"] for res in runs):
+                raise _Failure(
+                    f"rejected in the sweep: non-finite (NaN/inf) loss at every learning "
+                    f"rate tried ({', '.join(_fmt_lr(v) for v in tried)})", "sweep")
+            best_acc = max(res["train_acc"] for res in runs)
+            nan = [_fmt_lr(res["lr"]) for res in runs if not res["finite"]]
+            extra = f"; NaN/inf loss at lr {', '.join(nan)}" if nan else ""
+            raise _Failure(
+                f"rejected in the sweep ({what}): training accuracy stayed below "
+                f"{threshold:.0%} at every learning rate tried "
+                f"({', '.join(_fmt_lr(v) for v in tried)}); best {best_acc:.1%}{extra}",
+                "sweep")
+
+        quick = self.quick_rates
+        if self.sweep_steps == 0:
+            for lr in rates:
+                try_rate(lr)
+            return rates[0]
+        for lr in quick:
+            try_rate(lr)
+        if quick and all(res["train_acc"] < self.sweep_min_acc for res in results):
+            reject(quick, self.sweep_min_acc, "quick check")
+        for lr in rates[len(quick):]:
+            try_rate(lr)
+        # Ranking: highest final training accuracy; ties go to the lower loss.
+        best = max(results, key=lambda res: (res["train_acc"],
+                                             -res["loss"] if res["finite"] else -np.inf))
+        if best["train_acc"] < self.sweep_gate_acc:
+            reject(rates, self.sweep_gate_acc, "full sweep")
+        return best["lr"]
+
+    def _train(self, trainer, weights, lr, seed, val_batches, n_val, info, index):
+        """Stage 2, one run: returns its best validation accuracy or raises _Failure."""
+        timing = info["timing"]
+        self._start_run(trainer, weights, lr)
+        iterator = iter(self._pipeline(seed))
+        curve = {"step": [], "train_loss": [], "train_acc": [], "val_acc": []}
+        info["curves"].append(curve)
+        done, best = 0, 0.0
+        while done < self.steps:
+            k = min(int(self.eval_every), int(self.steps) - done)
+            t = time.perf_counter()
+            losses, accs = trainer.run(iterator, k)
+            timing["train"] += time.perf_counter() - t
+            if len(losses) < k or not np.isfinite(losses).all():
+                bad = done + len(losses)
+                raise _Failure(f"non-finite (NaN/inf) training loss at step {bad} of run "
+                               f"{index + 1} (lr {_fmt_lr(lr)})", "train")
+            done += k
+            t = time.perf_counter()
+            val = trainer.accuracy(val_batches, n_val)
+            timing["validate"] += time.perf_counter() - t
+            train_acc = float(np.mean(accs))
+            curve["step"].append(done)
+            curve["train_loss"].append(float(np.mean(losses)))
+            curve["train_acc"].append(train_acc)
+            curve["val_acc"].append(val)
+            best = max(best, val)
+            if done >= self.stop_after and train_acc < self.min_train_acc:
+                raise _Failure(
+                    f"stopped early at step {done} of run {index + 1}: training accuracy "
+                    f"{train_acc:.1%} below {self.min_train_acc:.0%} (lr {_fmt_lr(lr)})",
+                    "train")
+        return best

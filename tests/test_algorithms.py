@@ -1,0 +1,343 @@
+"""Tests of deap_nos.algorithms with toy individuals (lists of ints)."""
+import math
+import random
+
+import numpy
+import pytest
+from deap import base, creator, tools
+
+from deap_nos.algorithms import (any_failure, eaParticle, eaRegularized, eliminate,
+                                 genome_key, initial_population, stage1_failed)
+from deap_nos.checkpoint import CheckpointError
+from deap_nos.errors import NOSError
+from deap_nos.evaluation import FAILED_FITNESS, Evaluation
+from deap_nos.runlog import read_log
+
+if not hasattr(creator, "ToyFitness"):
+    creator.create("ToyFitness", base.Fitness, weights=(1.0,))
+    creator.create("ToyIndividual", list, fitness=creator.ToyFitness)
+
+GENES, VALUES = 8, 10
+
+
+def toy_individual():
+    return creator.ToyIndividual(random.randrange(VALUES) for _ in range(GENES))
+
+
+def toy_mutate(individual, kinds=None):
+    """Set one gene (among *kinds*, positions, if given); numpy's RNG picks the value."""
+    positions = list(kinds) if kinds is not None else range(len(individual))
+    i = random.choice(list(positions))
+    individual[i] = int(numpy.random.randint(VALUES))
+    return (individual,)
+
+
+def toy_evaluate(individual):
+    """Deterministic; sum % 7 == 0 fails stage 1 ("integrity"), % 11 fails "train"."""
+    total = sum(individual)
+    if total % 7 == 0:
+        return Evaluation.failure("degenerate", "integrity")
+    if total % 11 == 0:
+        return Evaluation.failure("nan loss", "train")
+    score = sum(v * (i + 1) for i, v in enumerate(individual)) % 97 / 97.0
+    return Evaluation((score,), {"stage": "done"})
+
+
+def make_toolbox(mapper=map, evaluate=toy_evaluate):
+    toolbox = base.Toolbox()
+    toolbox.register("individual", toy_individual)
+    toolbox.register("mutate", toy_mutate)
+    toolbox.register("evaluate", evaluate)
+    toolbox.register("map", mapper)
+    return toolbox
+
+
+def fitness_of(ind):
+    return ind.fitness.values[0]
+
+
+def make_stats():
+    stats = tools.Statistics(fitness_of)
+    stats.register("max", max)
+    stats.register("min", min)
+    return stats
+
+
+def seeded_population(seed, n=4):
+    random.seed(seed)
+    numpy.random.seed(seed)
+    return [toy_individual() for _ in range(n)]
+
+
+class Counting:
+    """An evaluator counting its calls per genome."""
+
+    def __init__(self, evaluate=toy_evaluate):
+        self.calls, self.evaluate = {}, evaluate
+
+    def __call__(self, ind):
+        key = genome_key(ind)
+        self.calls[key] = self.calls.get(key, 0) + 1
+        return self.evaluate(ind)
+
+
+# ----------------------------------------------------------------------- genome_key
+def test_genome_key_list_and_fingerprint():
+    assert genome_key(creator.ToyIndividual([1, 2])) == "[1, 2]"
+
+    class G:
+        def fingerprint(self):
+            return "abc"
+    assert genome_key(G()) == "abc"
+    assert genome_key((1, 2)) == "(1, 2)"
+
+
+# ----------------------------------------------------------------------- eaParticle
+def test_particle_runs_and_logs(tmp_path):
+    pop = seeded_population(1)
+    hof = tools.HallOfFame(3)
+    counting = Counting()
+    toolbox = make_toolbox(evaluate=counting)
+    final, logbook = eaParticle(pop, toolbox, nsteps=3, nmut=3, stats=make_stats(),
+                                halloffame=hof, verbose=False, checkpoint=tmp_path / "run")
+    assert len(final) == 4 and len(logbook) == 4
+    assert logbook.select("step") == [0, 1, 2, 3]
+    assert all(v == 1 for v in counting.calls.values())      # nothing evaluated twice
+    total = sum(logbook.select("evals"))
+    assert total == len(counting.calls)
+    log = read_log(tmp_path / "run" / "evaluations.log")
+    assert len(log) == total
+    assert {e["key"] for e in log} == set(counting.calls)
+    assert hof[0].fitness.values[0] == max(e["fitness"][0] for e in log)
+    # each step has n*nmut children + redone
+    for rec in logbook[1:]:
+        assert rec["evals"] + rec["cached"] == 4 * 3 + rec["redone"]
+
+
+def test_particle_aging_moves_to_best_child_even_if_worse():
+    # evaluator rewards only the initial genome; every child is worse
+    start = creator.ToyIndividual([0] * GENES)
+
+    def evaluate(ind):
+        return (1.0,) if list(ind) == [0] * GENES else (0.1 + sum(ind) / 1000.0,)
+    random.seed(3)
+    numpy.random.seed(3)
+    final, _ = eaParticle([start], make_toolbox(evaluate=evaluate), nsteps=1, nmut=4,
+                          verbose=False)
+    assert final[0].fitness.values[0] < 1.0
+    assert list(final[0]) != [0] * GENES
+
+
+def test_particle_redo_stage1_failures():
+    def evaluate(ind):
+        if sum(ind) % 2:   # half the genomes fail stage 1
+            return Evaluation.failure("nan in sweep", "sweep")
+        return (sum(ind) / 100.0,)
+    pop = seeded_population(2, n=3)
+    _, logbook = eaParticle(pop, make_toolbox(evaluate=evaluate), nsteps=2, nmut=4,
+                            verbose=False, redo=4)
+    assert sum(logbook.select("redone")) > 0
+    # a predicate that never fires disables redo
+    pop = seeded_population(2, n=3)
+    _, logbook = eaParticle(pop, make_toolbox(evaluate=evaluate), nsteps=2, nmut=4,
+                            verbose=False, redo_if=lambda ind: False)
+    assert sum(logbook.select("redone")) == 0
+
+
+def test_particle_redo_bounded():
+    def evaluate(ind):
+        return Evaluation.failure("always", "integrity")
+    pop = seeded_population(4, n=2)
+    _, logbook = eaParticle(pop, make_toolbox(evaluate=evaluate), nsteps=1, nmut=3,
+                            verbose=False, redo=2)
+    assert logbook[1]["redone"] == 2 * 2 * 3
+
+
+def test_stage_predicates():
+    ind = creator.ToyIndividual([1])
+    ind.info = {"failed": True, "stage": "train"}
+    assert not stage1_failed(ind) and any_failure(ind)
+    ind.info = {"failed": True, "stage": "integrity"}
+    assert stage1_failed(ind)
+    ind.info = {"failed": False, "stage": "sweep"}
+    assert not stage1_failed(ind) and not any_failure(ind)
+
+
+def test_particle_lineage_children_unique():
+    seen_per_step = []
+
+    def evaluate(ind):
+        seen_per_step.append(genome_key(ind))
+        return (0.5,)
+    pop = [creator.ToyIndividual([0] * GENES)]
+    eaParticle(pop, make_toolbox(evaluate=evaluate), nsteps=3, nmut=5, verbose=False)
+    assert len(seen_per_step) == len(set(seen_per_step)) == 1 + 3 * 5
+
+
+def test_particle_mutate_kwargs_and_given_particles():
+    adam = creator.ToyIndividual([5] * GENES)
+    pop = [creator.ToyIndividual(adam) for _ in range(3)]
+    random.seed(0)
+    numpy.random.seed(0)
+    final, logbook = eaParticle(pop, make_toolbox(), nsteps=2, nmut=3, verbose=False,
+                                mutate_kwargs={"kinds": (0, 1)})
+    assert logbook[0]["evals"] == 1 and logbook[0]["cached"] == 2
+    for ind in final:
+        assert list(ind[2:]) == [5] * (GENES - 2)
+
+
+def test_particle_same_seed_same_run():
+    runs = []
+    for _ in range(2):
+        hof = tools.HallOfFame(2)
+        _, logbook = eaParticle(seeded_population(5), make_toolbox(), nsteps=3, nmut=3,
+                                stats=make_stats(), halloffame=hof, verbose=False)
+        runs.append((str(logbook), [list(i) for i in hof]))
+    assert runs[0] == runs[1]
+    _, other = eaParticle(seeded_population(6), make_toolbox(), 3, 3, verbose=False)
+    assert str(other) != runs[0][0]
+
+
+def test_seed_argument():
+    a = eaParticle(seeded_population(1), make_toolbox(), 2, 2, verbose=False, seed=9)[1]
+    b = eaParticle(seeded_population(1), make_toolbox(), 2, 2, verbose=False, seed=9)[1]
+    assert str(a) == str(b)
+
+
+@pytest.mark.parametrize("kwargs", [dict(nsteps=2, nmut=0), dict(nsteps=-1, nmut=2),
+                                    dict(nsteps=2, nmut=2, redo=-1),
+                                    dict(nsteps=2, nmut=2.5),
+                                    dict(nsteps=2, nmut=2, checkpoint_every=0)])
+def test_particle_bad_arguments(kwargs):
+    with pytest.raises(NOSError):
+        eaParticle(seeded_population(1), make_toolbox(), verbose=False, **kwargs)
+
+
+def test_empty_population():
+    with pytest.raises(NOSError):
+        eaParticle([], make_toolbox(), 1, 1, verbose=False)
+
+
+def test_resume_errors(tmp_path):
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        eaParticle(seeded_population(1), make_toolbox(), 1, 1, verbose=False,
+                   resume=tmp_path / "missing.pkl")
+    eaRegularized(seeded_population(1), make_toolbox(), 4, 2, verbose=False,
+                  checkpoint=tmp_path / "reg")
+    with pytest.raises(CheckpointError, match="eaRegularized"):
+        eaParticle(seeded_population(1), make_toolbox(), 1, 1, verbose=False,
+                   resume=tmp_path / "reg")
+    with pytest.raises(CheckpointError, match="sample_size"):
+        eaRegularized(seeded_population(1), make_toolbox(), 4, 3, verbose=False,
+                      resume=tmp_path / "reg")
+    (tmp_path / "junk.pkl").write_bytes(b"not a pickle")
+    with pytest.raises(CheckpointError):
+        eaParticle(seeded_population(1), make_toolbox(), 1, 1, verbose=False,
+                   resume=tmp_path / "junk.pkl")
+
+
+def test_nan_fitness_is_failure():
+    def evaluate(ind):
+        return (float("nan"),)
+    final, logbook = eaParticle(seeded_population(1, n=2), make_toolbox(evaluate=evaluate),
+                                1, 2, verbose=False, redo=0)
+    assert final[0].fitness.values == (FAILED_FITNESS,)
+    assert final[0].info["failed"] and "non-numeric" in final[0].info["reason"]
+    assert logbook[1]["failures"] == 4
+
+
+def test_evaluate_must_return_tuple():
+    with pytest.raises(NOSError, match="tuple"):
+        eaParticle(seeded_population(1), make_toolbox(evaluate=lambda ind: 0.5), 1, 1,
+                   verbose=False)
+
+
+def test_verbose_progress_bar(capsys):
+    eaParticle(seeded_population(1, n=2), make_toolbox(), 1, 2, verbose=True)
+    captured = capsys.readouterr()
+    assert "evaluations" in captured.err and "step" in captured.out
+
+
+# --------------------------------------------------------------------- eaRegularized
+def test_regularized_ages_and_keeps_size():
+    pop = seeded_population(7, n=5)
+    hof = tools.HallOfFame(1)
+    counting = Counting()
+    final, logbook = eaRegularized(pop, make_toolbox(evaluate=counting), cycles=23,
+                                   sample_size=3, batch_size=4, halloffame=hof,
+                                   stats=make_stats(), verbose=False)
+    assert len(final) == 5
+    assert logbook.select("cycle") == [0, 4, 8, 12, 16, 20, 23]
+    assert sum(r["evals"] + r["cached"] for r in logbook[1:]) == 23
+    assert all(v == 1 for v in counting.calls.values())
+    assert all(ind not in pop or ind is not pop[0] for ind in final)  # oldest gone
+    assert hof[0].fitness.values[0] >= max(i.fitness.values[0] for i in final)
+
+
+def test_regularized_oldest_removed_first():
+    pop = seeded_population(8, n=4)
+    final, _ = eaRegularized(pop, make_toolbox(), cycles=2, sample_size=2, batch_size=1,
+                             verbose=False)
+    assert final[:2] == pop[2:]
+
+
+def test_regularized_batch_default_from_map_workers():
+    class WorkersMap:
+        workers = 3
+        batches = []
+
+        def __call__(self, func, items):
+            items = list(items)
+            self.batches.append(len(items))
+            return [func(i) for i in items]
+    mapper = WorkersMap()
+    eaRegularized(seeded_population(1, n=4), make_toolbox(mapper), 7, 2, verbose=False)
+    assert mapper.batches[0] == 4 and max(mapper.batches[1:]) <= 3
+
+
+def test_regularized_bad_arguments():
+    with pytest.raises(NOSError, match="sample_size"):
+        eaRegularized(seeded_population(1, n=2), make_toolbox(), 5, 3, verbose=False)
+    with pytest.raises(NOSError):
+        eaRegularized(seeded_population(1, n=2), make_toolbox(), 5, 1, batch_size=0,
+                      verbose=False)
+
+
+# -------------------------------------------------------------- initial_population
+def test_initial_population_keeps_best():
+    random.seed(0)
+    toolbox = make_toolbox()
+    best = initial_population(toolbox, 3, factor=5)
+    assert len(best) == 3
+    values = [i.fitness.values[0] for i in best]
+    assert values == sorted(values, reverse=True)
+
+
+def test_initial_population_cheap_evaluator_invalidates():
+    random.seed(0)
+    best = initial_population(make_toolbox(), 2, factor=4,
+                              evaluate=lambda ind: (float(sum(ind)),))
+    assert all(not i.fitness.valid for i in best)
+    assert best[0].info["screen"][0] >= best[1].info["screen"][0]
+
+
+# ------------------------------------------------------------------------ eliminate
+def test_eliminate_stages_and_repeats():
+    cands = [creator.ToyIndividual([v] * 3) for v in range(6)]
+    calls = []
+
+    def noisy(ind):
+        calls.append(ind[0])
+        return (ind[0] + (1 if len(calls) % 2 else -1) * 0.25,)
+    survivors = eliminate(cands, [(noisy, 4, 2), (toy_evaluate, 2)])
+    assert len(survivors) == 2
+    assert calls.count(0) == 2 and len(calls) == 12
+    assert all(len(s.info["elimination"]) == 2 for s in survivors)
+    assert {s[0] for s in survivors} <= {2, 3, 4, 5}
+
+
+def test_eliminate_bad_stage():
+    with pytest.raises(NOSError):
+        eliminate([creator.ToyIndividual([1])], [(toy_evaluate,)])
+    with pytest.raises(NOSError):
+        eliminate([creator.ToyIndividual([1])], [(toy_evaluate, 0)])

@@ -1,0 +1,217 @@
+"""Checkpoint files, RNG states, and kill/resume equivalence (with a real SIGKILL)."""
+import os
+import pickle
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy
+import pytest
+from deap import tools
+
+from deap_nos import checkpoint as ckpt
+from deap_nos.algorithms import eaParticle, eaRegularized
+from deap_nos.runlog import read_log
+from test_algorithms import make_stats, make_toolbox, seeded_population, toy_evaluate
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_save_load_atomic(tmp_path):
+    path = tmp_path / "c.pkl"
+    ckpt.save(path, {"a": 1})
+    ckpt.save(path, {"a": 2})
+    assert ckpt.load(path) == {"a": 2}
+    assert os.listdir(tmp_path) == ["c.pkl"]          # no temporary file left
+
+
+def test_run_paths(tmp_path):
+    file, folder = ckpt.run_paths(tmp_path / "run")
+    assert folder == str(tmp_path / "run") and file.endswith("checkpoint.pkl")
+    assert os.path.isdir(folder)
+    file, folder = ckpt.run_paths(tmp_path / "x" / "state.pkl")
+    assert folder is None and file.endswith("state.pkl")
+
+
+def test_load_errors(tmp_path):
+    with pytest.raises(ckpt.CheckpointError, match="no checkpoint"):
+        ckpt.load(tmp_path / "nope.pkl")
+    (tmp_path / "bad.pkl").write_bytes(b"\x80\x04garbage")
+    with pytest.raises(ckpt.CheckpointError):
+        ckpt.load(tmp_path / "bad.pkl")
+
+
+def test_rng_state_roundtrip():
+    state = ckpt.get_rng_state()
+    a = (random.random(), numpy.random.rand())
+    ckpt.set_rng_state(state)
+    assert (random.random(), numpy.random.rand()) == a
+    if "tensorflow" not in sys.modules:
+        assert state["tensorflow"] is None
+
+
+def test_import_is_light():
+    code = ("import sys, deap_nos.algorithms, deap_nos.checkpoint, deap_nos.parallel; "
+            "print('tensorflow' in sys.modules, 'distributed' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+
+
+# ------------------------------------------------------ in-process interrupt/resume
+class Interrupt(Exception):
+    pass
+
+
+class Bomb:
+    """toy_evaluate that raises after `after` calls (an interrupted run)."""
+
+    def __init__(self, after):
+        self.after, self.calls = after, 0
+
+    def __call__(self, ind):
+        self.calls += 1
+        if self.calls > self.after:
+            raise Interrupt()
+        return toy_evaluate(ind)
+
+
+def run_algorithm(name, toolbox, **kwargs):
+    hof = tools.HallOfFame(5)
+    pop = seeded_population(11, n=4)
+    if name == "particle":
+        pop, log = eaParticle(pop, toolbox, nsteps=3, nmut=4, stats=make_stats(),
+                              halloffame=hof, verbose=False, **kwargs)
+    else:
+        pop, log = eaRegularized(pop, toolbox, cycles=30, sample_size=2, batch_size=5,
+                                 stats=make_stats(), halloffame=hof, verbose=False,
+                                 **kwargs)
+    return str(log), [(list(i), i.fitness.values) for i in hof], [list(i) for i in pop]
+
+
+@pytest.mark.parametrize("name", ["particle", "regularized"])
+@pytest.mark.parametrize("after", [3, 17, 26])
+def test_interrupt_and_resume_equals_straight(tmp_path, name, after):
+    straight = run_algorithm(name, make_toolbox())
+    bomb = Bomb(after)
+    with pytest.raises(Interrupt):
+        run_algorithm(name, make_toolbox(evaluate=bomb), checkpoint=tmp_path / "r",
+                      checkpoint_every=2)
+    random.seed(12345)        # resume must restore the RNG states itself
+    resumed = run_algorithm(name, make_toolbox(), resume=tmp_path / "r",
+                            checkpoint_every=2)
+    assert resumed == straight
+    log = read_log(tmp_path / "r" / "evaluations.log")
+    assert len(log) == len({e["key"] for e in log})  # each evaluation logged once
+
+
+def test_resume_finished_run_returns_it(tmp_path):
+    first = run_algorithm("particle", make_toolbox(), checkpoint=tmp_path / "r")
+    calls = []
+    again = run_algorithm("particle", make_toolbox(evaluate=calls.append),
+                          resume=tmp_path / "r")
+    assert again == first and calls == []
+
+
+# ------------------------------------------------------------- real SIGKILL resume
+SCRIPT = textwrap.dedent("""
+    import pickle, random, sys, time
+    import numpy
+    from deap import base, creator, tools
+    sys.path.insert(0, {repo!r})
+    from deap_nos.algorithms import eaParticle, genome_key
+    from deap_nos.evaluation import Evaluation
+
+    creator.create("F", base.Fitness, weights=(1.0,))
+    creator.create("I", list, fitness=creator.F)
+    mode, marker, out = sys.argv[1], sys.argv[2], sys.argv[3]
+
+    def mutate(ind):
+        i = random.randrange(len(ind))
+        ind[i] = int(numpy.random.randint(10))
+        return (ind,)
+
+    def evaluate(ind):
+        with open(marker, "a") as f:
+            f.write(genome_key(ind) + "\\n")
+        time.sleep(0.01)
+        total = sum(ind)
+        if total % 7 == 0:
+            return Evaluation.failure("degenerate", "integrity")
+        return (sum(v * (i + 1) for i, v in enumerate(ind)) % 97 / 97.0,)
+
+    tb = base.Toolbox()
+    tb.register("mutate", mutate)
+    tb.register("evaluate", evaluate)
+    random.seed(4)
+    numpy.random.seed(4)
+    pop = [creator.I(random.randrange(10) for _ in range(8)) for _ in range(5)]
+    hof = tools.HallOfFame(6)
+    stats = tools.Statistics(lambda ind: ind.fitness.values[0])
+    stats.register("max", max)
+    kw = dict(checkpoint=sys.argv[4], checkpoint_every=3) if mode != "straight" else {{}}
+    if mode == "resume":
+        kw["resume"] = sys.argv[4]
+    pop, log = eaParticle(pop, tb, nsteps=4, nmut=5, stats=stats, halloffame=hof,
+                          verbose=False, **kw)
+    with open(out, "wb") as f:
+        pickle.dump((str(log), [(list(i), i.fitness.values) for i in hof],
+                     [list(i) for i in pop]), f)
+""")
+
+
+def _lines(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as stream:
+        return stream.read().splitlines()
+
+
+def test_sigkill_mid_step_and_resume(tmp_path):
+    script = tmp_path / "run.py"
+    script.write_text(SCRIPT.format(repo=REPO))
+    run = tmp_path / "run"
+
+    def launch(mode, marker, out, wait=True):
+        args = [sys.executable, str(script), mode, str(tmp_path / marker),
+                str(tmp_path / out), str(run)]
+        if wait:
+            return subprocess.run(args, check=True, timeout=120)
+        return subprocess.Popen(args)
+
+    launch("straight", "straight.txt", "straight.pkl")
+    straight_keys = _lines(tmp_path / "straight.txt")
+    total = len(straight_keys)
+    assert total == len(set(straight_keys)) > 60
+
+    proc = launch("killed", "killed.txt", "killed.pkl", wait=False)
+    deadline = time.time() + 60
+    while len(_lines(tmp_path / "killed.txt")) < 40 and time.time() < deadline:
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (tmp_path / "killed.pkl").exists()      # it did not finish
+    state = ckpt.load(run / "checkpoint.pkl")
+    cached = set(state["cache"])
+    killed_keys = _lines(tmp_path / "killed.txt")
+    assert 0 < len(cached) < total and cached <= set(killed_keys)
+    snapshot = pickle.loads(state["snapshot"])
+    assert snapshot["step"] >= 1                         # killed inside a step
+
+    launch("resume", "resumed.txt", "resumed.pkl")
+    resumed_keys = _lines(tmp_path / "resumed.txt")
+    with open(tmp_path / "straight.pkl", "rb") as f:
+        expected = pickle.load(f)
+    with open(tmp_path / "resumed.pkl", "rb") as f:
+        got = pickle.load(f)
+    assert got == expected                             # hall of fame, logbook, particles
+    # nothing lost, nothing repeated: the resumed run evaluated exactly what the
+    # checkpointed cache lacked
+    assert len(resumed_keys) == total - len(cached)
+    assert set(resumed_keys) | cached == set(straight_keys)
+    assert not set(resumed_keys) & cached
+    log = read_log(run / "evaluations.log")
+    assert sorted(e["key"] for e in log) == sorted(straight_keys)
