@@ -4,6 +4,7 @@
 """
 import random
 
+import numpy as np
 from deap import base, creator
 
 import deap_nos as nos
@@ -24,7 +25,7 @@ def main(seed=0, count=5):
     population = [toolbox.individual() for _ in range(count)]
     for ind in population:
         result = nos.integrity_check(ind, space)
-        best = min(range(len(result.lrs)), key=lambda i: result.losses[i])
+        best = int(np.nanargmin(result.losses))
         print(f"  {str(ind):70s} best lr {result.lrs[best]:g}, final loss {result.losses[best]:.3g}")
 
     print("\nMutants of the first one:")

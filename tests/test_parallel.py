@@ -1,0 +1,129 @@
+"""ProcessMap (process pool surviving dead workers) and dask_map."""
+import os
+import signal
+
+import pytest
+from deap import tools
+
+from deap_nos.algorithms import eaParticle, eaRegularized
+from deap_nos.evaluation import Evaluation
+from deap_nos.parallel import ProcessMap, WorkerLostError, dask_map, worker_index
+from test_algorithms import make_stats, make_toolbox, seeded_population, toy_evaluate
+
+
+@pytest.fixture(scope="module")
+def pmap():
+    with ProcessMap(2, gpus=None) as mapper:
+        yield mapper
+
+
+def square(x):
+    return x * x
+
+
+def test_order_lambdas_closures(pmap):
+    assert pmap(square, range(10)) == [x * x for x in range(10)]
+    offset = 3
+    assert pmap(lambda x, y: x + y + offset, [1, 2], [10, 20]) == [14, 25]
+    assert pmap(square, []) == []
+
+
+def run(name, mapper):
+    hof = tools.HallOfFame(4)
+    pop = seeded_population(21, n=4)
+    toolbox = make_toolbox(mapper)
+    if name == "particle":
+        _, log = eaParticle(pop, toolbox, nsteps=3, nmut=3, stats=make_stats(),
+                            halloffame=hof, verbose=False)
+    else:
+        _, log = eaRegularized(pop, toolbox, 20, 2, batch_size=4, stats=make_stats(),
+                               halloffame=hof, verbose=False)
+    return str(log), [(list(i), i.fitness.values) for i in hof]
+
+
+def random_evaluate(ind):
+    """An evaluator that consumes the (worker's or parent's) global RNG."""
+    import random
+    random.random()
+    return toy_evaluate(ind)
+
+
+@pytest.mark.parametrize("name", ["particle", "regularized"])
+def test_same_seed_serial_or_pool(pmap, name):
+    assert run(name, map) == run(name, pmap)
+
+
+def test_evaluator_rng_use_does_not_change_run(pmap):
+    def with_rng(mapper):
+        toolbox = make_toolbox(mapper, evaluate=random_evaluate)
+        _, log = eaParticle(seeded_population(3), toolbox, 2, 3, verbose=False)
+        return str(log)
+    assert with_rng(map) == with_rng(pmap)
+
+
+def die_once(args):
+    """SIGKILL its own worker the first time it sees x == 3."""
+    x, flag = args
+    if x == 3 and not os.path.exists(flag):
+        open(flag, "w").close()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return x * 10
+
+
+def always_die(x):
+    if x == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return x
+
+
+def test_worker_death_is_retried(tmp_path):
+    with ProcessMap(2, gpus=None) as mapper:
+        flag = str(tmp_path / "died")
+        assert mapper(die_once, [(x, flag) for x in range(6)]) == [
+            x * 10 for x in range(6)]
+        assert os.path.exists(flag)
+        assert mapper(square, range(4)) == [0, 1, 4, 9]     # pool rebuilt
+
+
+def test_worker_death_bounded(tmp_path):
+    with ProcessMap(2, retries=1, gpus=None) as mapper:
+        out = mapper(always_die, range(4))
+        assert out[:2] == [0, 1] and out[3] == 3
+        assert isinstance(out[2], Evaluation) and out[2].failed
+        assert out[2].info["stage"] == "crash"
+    with ProcessMap(2, retries=0, on_lost="raise", gpus=None) as mapper:
+        with pytest.raises(WorkerLostError):
+            mapper(always_die, range(3))
+
+
+def gpu_env(_):
+    import time
+    time.sleep(0.1)
+    return worker_index(), os.environ.get("CUDA_VISIBLE_DEVICES")
+
+
+def test_one_gpu_per_worker():
+    with ProcessMap(2, gpus=["0", "1"]) as mapper:
+        seen = set(mapper(gpu_env, range(6)))
+    assert seen == {(0, "0"), (1, "1")}
+
+
+def set_env(name, value):
+    os.environ[name] = value
+
+
+def test_initializer():
+    with ProcessMap(1, gpus=None, initializer=set_env,
+                    initargs=("DEAP_NOS_TEST", "yes")) as mapper:
+        assert mapper(os.environ.get, ["DEAP_NOS_TEST"]) == ["yes"]
+
+
+def test_dask_map_same_run():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        mapper = dask_map(client, gpus=None)
+        assert mapper.workers == 2
+        assert mapper(square, range(5)) == [0, 1, 4, 9, 16]
+        assert run("particle", mapper) == run("particle", map)
