@@ -91,6 +91,11 @@ PRESETS = {
 }
 
 _AGGREGATES = ("mean", "worst")
+#: Where an evaluation's wall time goes (``info["timing"]``, seconds): loading data,
+#: building model and optimizer, tracing the compiled functions, restoring weights and
+#: optimizer state and opening the input pipeline between runs, the compiled training
+#: loops of the sweep and of stage 2, and validation passes.
+_TIMING_KEYS = ("data", "build", "trace", "restore", "step_sweep", "step_train", "validate")
 _UNSET = object()
 
 
@@ -459,8 +464,7 @@ class SurrogateEvaluator:
     def __call__(self, genome):
         """Evaluate ``genome``; returns an :class:`Evaluation` (fitness, + ``info``)."""
         start = time.perf_counter()
-        timing = {"data": 0.0, "build": 0.0, "trace": 0.0, "sweep": 0.0, "train": 0.0,
-                  "validate": 0.0}
+        timing = dict.fromkeys(_TIMING_KEYS, 0.0)
         t = time.perf_counter()
         self._tensors()  # a missing data set is a configuration error: raise it
         timing["data"] += time.perf_counter() - t
@@ -520,9 +524,7 @@ class SurrogateEvaluator:
         timing["trace"] += time.perf_counter() - t
 
         # Stage 1: learning-rate sweep.
-        t = time.perf_counter()
         best = self._sweep(trainer, pipeline, initial, rates, info)
-        timing["sweep"] += time.perf_counter() - t
         info["lr"] = best
 
         # Stage 2: training at the best learning rate, `repeats` times.
@@ -552,12 +554,19 @@ class SurrogateEvaluator:
         """Stage 1: the quick check, then the rest; returns the best learning rate."""
         results = info["sweep"]
 
+        timing = info["timing"]
+
         def try_rate(lr):
+            t = time.perf_counter()
             self._start_run(trainer, initial, lr)
             if self.sweep_steps == 0:
                 results.append({"lr": lr, "train_acc": None, "loss": None, "finite": True})
                 return
-            losses, accs = trainer.run(iter(pipeline), self.sweep_steps)
+            iterator = iter(pipeline)
+            t1 = time.perf_counter()
+            timing["restore"] += t1 - t
+            losses, accs = trainer.run(iterator, self.sweep_steps)
+            timing["step_sweep"] += time.perf_counter() - t1
             finite = bool(len(losses) == self.sweep_steps and np.isfinite(losses).all())
             results.append({
                 "lr": lr,
@@ -603,8 +612,10 @@ class SurrogateEvaluator:
     def _train(self, trainer, weights, lr, seed, val_batches, n_val, info, index):
         """Stage 2, one run: returns its best validation accuracy or raises _Failure."""
         timing = info["timing"]
+        t = time.perf_counter()
         self._start_run(trainer, weights, lr)
         iterator = iter(self._pipeline(seed))
+        timing["restore"] += time.perf_counter() - t
         curve = {"step": [], "train_loss": [], "train_acc": [], "val_acc": []}
         info["curves"].append(curve)
         done, best = 0, 0.0
@@ -612,7 +623,7 @@ class SurrogateEvaluator:
             k = min(int(self.eval_every), int(self.steps) - done)
             t = time.perf_counter()
             losses, accs = trainer.run(iterator, k)
-            timing["train"] += time.perf_counter() - t
+            timing["step_train"] += time.perf_counter() - t
             if len(losses) < k or not np.isfinite(losses).all():
                 bad = done + len(losses)
                 raise _Failure(f"non-finite (NaN/inf) training loss at step {bad} of run "

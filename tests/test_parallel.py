@@ -112,10 +112,14 @@ def set_env(name, value):
     os.environ[name] = value
 
 
+def get_env(name):
+    return os.environ.get(name)
+
+
 def test_initializer():
     with ProcessMap(1, gpus=None, initializer=set_env,
                     initargs=("DEAP_NOS_TEST", "yes")) as mapper:
-        assert mapper(os.environ.get, ["DEAP_NOS_TEST"]) == ["yes"]
+        assert mapper(get_env, ["DEAP_NOS_TEST"]) == ["yes"]
 
 
 def test_dask_map_same_run():

@@ -1,0 +1,434 @@
+"""The ``deap-nos`` command: search, compare, show, check, plot.
+
+``deap-nos search`` is the main job: a particle-GA (or regularized-evolution) search on
+the embedded digits data with the ``quick`` evaluator, which finishes in minutes on a
+laptop CPU and writes a run folder (checkpoint, evaluation log, JSON hall of fame,
+plots, report). A wrong flag or a missing data directory gets a one-line error.
+"""
+import argparse
+import json
+import os
+import random
+import sys
+import time
+
+from .errors import NOSError
+
+ADAM = "div(v_hat, sqrt_abs(s_hat))"
+
+
+# ---------------------------------------------------------------------- genomes
+def load_genome(spec, space=None):
+    """A genome from a JSON file, a text file, a zoo name or a text expression."""
+    from .genome import OptimizerGraph
+    from .syntax import parse
+    if os.path.isfile(spec):
+        with open(spec, encoding="utf-8") as stream:
+            text = stream.read().strip()
+        if text.startswith("{"):
+            return OptimizerGraph.from_json(text, space)
+        return parse(text, space)
+    try:
+        return parse(spec, space)
+    except NOSError as error:
+        genome = _zoo_genome(spec)
+        if genome is None:
+            raise error
+        return genome
+
+
+def _zoo_genome(name):
+    """The zoo's genome called ``name``, or None (zoo names are not expressions)."""
+    if not name.replace("-", "").replace("_", "").isalnum():
+        return None
+    from . import zoo
+    try:
+        return zoo.genome(name)
+    except NOSError:
+        return None
+
+
+def ensure_individual_class():
+    """``creator.FitnessNOS`` / ``creator.GraphIndividual`` (created once per process)."""
+    from deap import base, creator
+
+    from .genome import OptimizerGraph
+    if not hasattr(creator, "GraphIndividual"):
+        creator.create("FitnessNOS", base.Fitness, weights=(1.0,))
+        creator.create("GraphIndividual", OptimizerGraph, fitness=creator.FitnessNOS)
+    return creator.GraphIndividual
+
+
+def make_toolbox(space, evaluate, workers=1, kinds=None):
+    """A DEAP toolbox for graph genomes: individual, mutate, evaluate, map."""
+    from deap import base
+
+    from .parallel import ProcessMap
+    from .variation import initGraph, mutGraph
+    individual = ensure_individual_class()
+    toolbox = base.Toolbox()
+    toolbox.register("individual", initGraph, individual, space)
+    toolbox.register("mutate", mutGraph, space=space, kinds=kinds)
+    toolbox.register("evaluate", evaluate)
+    if workers > 1:
+        toolbox.register("map", ProcessMap(workers))
+    return toolbox
+
+
+def make_evaluator(args, space=None):
+    """The surrogate evaluator named by ``--preset``/``--data``/``--data-dir``/``--seed``."""
+    from .evaluator import SurrogateEvaluator
+    options = {"data": args.data, "seed": args.seed}
+    if args.data_dir:
+        options["data_options"] = {"data_dir": args.data_dir}
+    if getattr(args, "repeats", None):
+        options["repeats"] = args.repeats
+    return SurrogateEvaluator.preset(args.preset, space=space, **options)
+
+
+def _check_data(args):
+    """Fail early, in one line, when the data set cannot be found."""
+    from . import data
+    if args.data == "cifar10":
+        data.cifar10(args.data_dir)
+
+
+# ---------------------------------------------------------------------- search
+def cmd_search(args):
+    """Run a search and write its run folder."""
+    from deap import tools
+
+    import numpy as np
+
+    from . import algorithms
+    from .space import SearchSpace
+    if args.resume and not os.path.isdir(args.resume):
+        raise NOSError(f"--resume {args.resume}: no such run folder")
+    run_dir = args.resume or args.run_dir or os.path.join(
+        "runs", time.strftime("search-%Y%m%d-%H%M%S"))
+    os.makedirs(run_dir, exist_ok=True)
+    _check_data(args)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    space = SearchSpace.default(n_hidden=args.hidden)
+    evaluator = make_evaluator(args, space)
+    toolbox = make_toolbox(space, evaluator, args.workers)
+    stats = tools.Statistics(lambda ind: ind.fitness.values[0])
+    stats.register("max", np.max)
+    stats.register("median", np.median)
+    hof = tools.HallOfFame(args.top)
+    _write_settings(run_dir, args, evaluator)
+    started = time.perf_counter()
+    common = dict(stats=stats, halloffame=hof, verbose=not args.quiet,
+                  checkpoint=run_dir, resume=args.resume)
+    if args.algorithm == "particle":
+        population = algorithms.initial_population(
+            toolbox, args.particles, factor=args.factor, checkpoint=run_dir,
+            resume=args.resume)
+        population, logbook = algorithms.eaParticle(
+            population, toolbox, args.steps, args.mutations, **common)
+    else:
+        population = [toolbox.individual() for _ in range(args.population)]
+        population, logbook = algorithms.eaRegularized(
+            population, toolbox, args.cycles, args.sample_size, **common)
+    baseline = _evaluate_baseline(toolbox, space, run_dir)
+    elapsed = time.perf_counter() - started
+    _close_map(toolbox)
+    report = write_report(run_dir, hof, baseline, logbook, args, elapsed)
+    print(report)
+    return 0
+
+
+def _evaluate_baseline(toolbox, space, run_dir):
+    """Adam-in-the-space on the same evaluator (stored, so a resume does not redo it)."""
+    import pickle
+    path = os.path.join(run_dir, "baseline.pkl")
+    if os.path.exists(path):
+        with open(path, "rb") as stream:
+            return pickle.load(stream)
+    from .syntax import parse
+    adam = parse(ADAM, space, cls=ensure_individual_class())
+    (result,) = list(toolbox.map(toolbox.evaluate, [adam]))
+    adam.fitness.values = tuple(result)
+    adam.info = getattr(result, "info", {})
+    with open(path, "wb") as stream:
+        pickle.dump(adam, stream)
+    return adam
+
+
+def _close_map(toolbox):
+    close = getattr(toolbox.map, "close", None)
+    if callable(close):
+        close()
+
+
+def _write_settings(run_dir, args, evaluator):
+    settings = {k: v for k, v in vars(args).items() if k != "func"}
+    settings["evaluator"] = evaluator.settings()
+    with open(os.path.join(run_dir, "settings.json"), "w", encoding="utf-8") as stream:
+        json.dump(settings, stream, indent=2, default=str)
+
+
+def _entry(ind):
+    info = getattr(ind, "info", {}) or {}
+    return {"equation": str(ind), "fitness": ind.fitness.values[0], "lr": info.get("lr"),
+            "genome": ind.to_dict()}
+
+
+def write_report(run_dir, hof, baseline, logbook, args, elapsed):
+    """Write ``hall_of_fame.json``, plots and ``report.md``; return the report text."""
+    from .runlog import read_log
+    entries = [_entry(ind) for ind in hof]
+    with open(os.path.join(run_dir, "hall_of_fame.json"), "w", encoding="utf-8") as stream:
+        json.dump({"best": entries, "baseline": {"Adam": _entry(baseline)}}, stream, indent=2)
+    log_path = os.path.join(run_dir, "evaluations.log")
+    records = read_log(log_path) if os.path.exists(log_path) else []
+    _plots(run_dir, hof, records)
+    failures = sum(1 for r in records if r.get("failed"))
+    lines = [f"# deap-nos search — {args.algorithm}, preset {args.preset}, data {args.data}",
+             "",
+             f"{len(records)} evaluations ({failures} failed) in {elapsed:.0f} s; "
+             f"run folder {run_dir}",
+             "",
+             "| rank | fitness | best lr | equation |", "|---|---|---|---|"]
+    for rank, entry in enumerate(entries, 1):
+        lines.append(f"| {rank} | {entry['fitness']:.4f} | {_fmt(entry['lr'])} | "
+                     f"`{entry['equation']}` |")
+    base = _entry(baseline)
+    lines.append(f"| Adam | {base['fitness']:.4f} | {_fmt(base['lr'])} | `{base['equation']}` |")
+    lines += ["", "Fitness: best validation accuracy on the surrogate (failed = "
+              f"{-1.0}).", "", "Plots: progress.png, best_genome.png, best_decays.png."]
+    text = "\n".join(lines)
+    with open(os.path.join(run_dir, "report.md"), "w", encoding="utf-8") as stream:
+        stream.write(text + "\n")
+    return text
+
+
+def _fmt(value):
+    return "-" if value is None else f"{value:g}"
+
+
+def _plots(run_dir, hof, records):
+    from . import plots
+    if records:
+        flat = [{"fitness": (r["fitness"] or [float("nan")])[0], "failed": r.get("failed")}
+                for r in records]
+        plots.plot_progress(flat, os.path.join(run_dir, "progress.png"))
+    if len(hof):
+        plots.plot_genome(hof[0], os.path.join(run_dir, "best_genome.png"))
+        plots.plot_decays(hof[0], path=os.path.join(run_dir, "best_decays.png"))
+
+
+# ---------------------------------------------------------------------- compare
+def cmd_compare(args):
+    """Train several optimizers with repeats and print a mean ± std table."""
+    import numpy as np
+
+    from .evaluator import SurrogateEvaluator
+    from .keras.builtin import BuiltinFactory
+    _check_data(args)
+    rows = []
+    for spec in args.optimizers:
+        if spec.startswith("keras:"):
+            factory = BuiltinFactory(spec.split(":", 1)[1])
+            subject = spec
+        else:
+            factory, subject = None, load_genome(spec)
+        evaluator = SurrogateEvaluator.preset(
+            args.preset, data=args.data, seed=args.seed, repeats=args.repeats,
+            optimizer_factory=factory,
+            **({"data_options": {"data_dir": args.data_dir}} if args.data_dir else {}))
+        result = evaluator(subject)
+        runs = result.info.get("runs") or [result[0]]
+        if result.failed:
+            rows.append((spec, float("nan"), float("nan"), result.info.get("lr"), result.reason))
+        else:
+            rows.append((spec, float(np.mean(runs)), float(np.std(runs)),
+                         result.info.get("lr"), None))
+        if not args.quiet:
+            print(f"  {spec}: {rows[-1][1]:.4f} ± {rows[-1][2]:.4f}", file=sys.stderr)
+    table = _comparison_table(rows, args)
+    print(table)
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, "comparison.md"), "w", encoding="utf-8") as s:
+            s.write(table + "\n")
+        with open(os.path.join(args.out, "comparison.csv"), "w", encoding="utf-8") as s:
+            s.write("optimizer,mean,std,lr,failure\n")
+            for name, mean, std, lr, reason in rows:
+                s.write(f"{name},{mean},{std},{lr},{reason or ''}\n")
+    return 0
+
+
+def _comparison_table(rows, args):
+    lines = [f"Validation accuracy, preset {args.preset}, data {args.data}, "
+             f"{args.repeats} run(s) each (mean ± std)", "",
+             "| optimizer | accuracy | best lr |", "|---|---|---|"]
+    for name, mean, std, lr, reason in rows:
+        value = f"failed: {reason}" if reason else f"{100 * mean:.2f} ± {100 * std:.2f}"
+        lines.append(f"| {name} | {value} | {_fmt(lr)} |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- show / check / plot
+def cmd_show(args):
+    """Print a genome: equation, active graph, decay functions, JSON."""
+    genome = load_genome(args.genome)
+    print(f"equation:  {genome}")
+    print(f"momentum:  {genome.momentum}{'  (sign flipped)' if genome.flip else ''}")
+    print("active nodes:")
+    for i in genome.active_nodes():
+        node = genome.nodes[i]
+        name = "out" if i == genome.output else f"h{i}"
+        inputs = ", ".join((r if isinstance(r, str) else f"h{r}") +
+                           (f" × {d}" if d is not None else "")
+                           for r, d in zip(node.inputs, node.decays))
+        print(f"  {name} = {node.op}({inputs})")
+    decays = genome.decays()
+    print("decay functions:" + ("" if decays else " none"))
+    for index, position, decay in decays:
+        print(f"  node {index} input {position}: {decay}")
+    print("json:", genome.to_json())
+    if args.plot:
+        from . import plots
+        plots.plot_genome(genome, args.plot)
+        print(f"graph drawn to {args.plot}")
+    return 0
+
+
+def cmd_check(args):
+    """Run the integrity check and print the final loss per learning rate."""
+    from .integrity import integrity_check
+    genome = load_genome(args.genome)
+    result = integrity_check(genome)
+    verdict = "passes" if result.passed else f"fails ({result.reason})"
+    print(f"{genome}: integrity check {verdict}" + (" with the sign flipped" if result.flip else ""))
+    for lr, loss in zip(result.lrs, result.losses):
+        print(f"  lr {lr:<8g} final loss {loss:.6g}")
+    return 0 if result.passed else 1
+
+
+def cmd_plot(args):
+    """Redraw a run folder's plots (progress, best genome, its decay functions)."""
+    from .genome import OptimizerGraph
+    from .runlog import read_log
+    path = os.path.join(args.run, "hall_of_fame.json")
+    log = os.path.join(args.run, "evaluations.log")
+    if not os.path.exists(path) and not os.path.exists(log):
+        raise NOSError(f"{args.run} is not a run folder (no hall_of_fame.json or "
+                       f"evaluations.log); give the folder a search wrote")
+    hof = []
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as stream:
+            hof = [OptimizerGraph.from_dict(e["genome"]) for e in json.load(stream)["best"]]
+    records = read_log(log) if os.path.exists(log) else []
+
+    class _Hof(list):
+        pass
+    _plots(args.run, _Hof(hof), records)
+    print("wrote " + ", ".join(p for p in ("progress.png", "best_genome.png", "best_decays.png")
+                               if os.path.exists(os.path.join(args.run, p))))
+    return 0
+
+
+# ---------------------------------------------------------------------- parser
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage dump) and exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"deap-nos: error: {message} (see --help)\n")
+
+
+def _positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def build_parser():
+    """The argument parser of ``deap-nos``."""
+    parser = _Parser(prog="deap-nos", description="Evolve deep-learning optimizers "
+                     "(arXiv 2404.06679) with DEAP and Keras.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    search = sub.add_parser("search", help="run a search (the main job)",
+                            description="Particle-GA or regularized-evolution search; "
+                            "writes a run folder and prints the best optimizers next to Adam.")
+    search.add_argument("--algorithm", choices=("particle", "regularized"), default="particle")
+    _data_options(search)
+    search.add_argument("--particles", type=_positive, default=4,
+                        help="particles n (particle GA; default 4)")
+    search.add_argument("--steps", type=_positive, default=3,
+                        help="time steps k (particle GA; default 3)")
+    search.add_argument("--mutations", type=_positive, default=3,
+                        help="children m per particle and step (particle GA; default 3)")
+    search.add_argument("--factor", type=_positive, default=3,
+                        help="initial population = factor × particles random genomes "
+                        "(paper: 10; default 3)")
+    search.add_argument("--population", type=_positive, default=8,
+                        help="population size (regularized evolution; default 8)")
+    search.add_argument("--cycles", type=_positive, default=40,
+                        help="cycles (regularized evolution; default 40)")
+    search.add_argument("--sample-size", type=_positive, default=3,
+                        help="tournament sample size (regularized evolution; default 3)")
+    search.add_argument("--hidden", type=_positive, default=4,
+                        help="hidden nodes of random graphs (paper text 4, authors' code 5)")
+    search.add_argument("--workers", type=_positive, default=min(2, os.cpu_count() or 1),
+                        help="evaluation processes (default: up to 2)")
+    search.add_argument("--top", type=_positive, default=5, help="hall-of-fame size")
+    search.add_argument("--run-dir", help="run folder (default runs/search-DATE-TIME)")
+    search.add_argument("--resume", metavar="RUN", help="continue a killed run from its folder")
+    search.set_defaults(func=cmd_search)
+
+    compare = sub.add_parser("compare", help="train optimizers side by side (Table 11 style)",
+                             description="Train each optimizer with the evaluator's "
+                             "learning-rate test and repeats; print mean ± std.")
+    compare.add_argument("optimizers", nargs="+", metavar="OPTIMIZER",
+                         help="zoo name (Opt6, A1, AdamSpace…), genome file, expression, "
+                         "or keras:NAME for a Keras built-in (keras:adam)")
+    _data_options(compare)
+    compare.add_argument("--repeats", type=_positive, default=3, help="runs per optimizer")
+    compare.add_argument("--out", help="folder for comparison.md and comparison.csv")
+    compare.set_defaults(func=cmd_compare)
+
+    show = sub.add_parser("show", help="print a genome's equation, graph, decays, JSON")
+    show.add_argument("genome", help="expression, zoo name, or genome file (JSON or text)")
+    show.add_argument("--plot", metavar="PNG", help="also draw the graph to this file")
+    show.set_defaults(func=cmd_show)
+
+    check = sub.add_parser("check", help="run the integrity check on a genome")
+    check.add_argument("genome", help="expression, zoo name, or genome file (JSON or text)")
+    check.set_defaults(func=cmd_check)
+
+    plot = sub.add_parser("plot", help="redraw a run folder's plots")
+    plot.add_argument("run", help="run folder written by deap-nos search")
+    plot.set_defaults(func=cmd_plot)
+    return parser
+
+
+def _data_options(parser):
+    parser.add_argument("--data", choices=("default", "cifar10"), default="default",
+                        help="data set: the embedded digits (default) or CIFAR-10")
+    parser.add_argument("--data-dir", help="folder holding cifar-10-batches-py (for --data cifar10)")
+    parser.add_argument("--preset", choices=("quick", "paper", "authors"), default="quick",
+                        help="evaluator settings (default quick)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the whole run")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def main(argv=None):
+    """Entry point of the ``deap-nos`` console command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except NOSError as exc:
+        print(f"deap-nos: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("deap-nos: interrupted; resume with --resume RUN_FOLDER", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

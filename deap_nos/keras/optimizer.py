@@ -1,0 +1,248 @@
+"""Keras 3 optimizers: :class:`GraphOptimizer` (any genome of the space) and :class:`ADES`.
+
+:class:`GraphOptimizer` is a thin adapter over the lead's pure program
+(:func:`deap_nos.program.compile`, the Optax idea): ``build`` allocates, per weight, only
+the state the active graph reads (``program.state_names()``: the ``v``/``s``/``λ``
+averages, one tensor per state-saving node, ``μ`` for the momentum forms), and
+``update_step`` is::
+
+    delta, new = program.update(g, state_of(w), w, step=t, lr=lr_t)
+    state_of(w) ← new;  w ← w + delta
+
+with ``t`` = ``iterations`` (0-based) and ``lr_t`` = peak · one_cycle(t). The update
+forms, the sign flip, the momentum cycle and the decay functions (at ``t`` over
+``total_steps``) all live in the program; nothing of the genome is looked at in Python
+at run time beyond the traced arithmetic.
+"""
+import keras
+from keras import ops
+
+from ..errors import NOSError
+from ..program import compile as compile_program
+from ..schedules import one_cycle
+from .backend import KerasBackend
+from .schedules import _as_genome
+
+__all__ = ["GraphOptimizer", "ADES", "default_warmup"]
+
+_DROPOUT_OPS = frozenset({"drop50", "drop30", "drop10"})
+
+
+def default_warmup(total_steps):
+    """10 % of the run, the default warm-up of :class:`GraphOptimizer`."""
+    return int(round(0.1 * int(total_steps)))
+
+
+def _check_schedule_args(total_steps, warmup_steps, hold_steps, momentum_schedule, nesterov):
+    if int(total_steps) < 1:
+        raise NOSError(f"total_steps must be >= 1 (the run's length, T of the decay "
+                       f"functions); got {total_steps}")
+    if int(warmup_steps) < 0 or int(hold_steps) < 0:
+        raise NOSError(f"warmup_steps and hold_steps must be >= 0; got {warmup_steps}, "
+                       f"{hold_steps}")
+    if momentum_schedule != "cycle":
+        try:
+            float(momentum_schedule)
+        except (TypeError, ValueError):
+            raise NOSError(f"momentum_schedule is 'cycle' or a number (e.g. 0.9); got "
+                           f"{momentum_schedule!r}") from None
+    if nesterov not in ("default", "authors"):
+        raise NOSError(f"nesterov is 'default' (w ← w + m·μ − lr·u) or 'authors' "
+                       f"(w ← w + μ − lr·u); got {nesterov!r}")
+
+
+@keras.saving.register_keras_serializable(package="deap_nos")
+class GraphOptimizer(keras.optimizers.Optimizer):
+    """A Keras optimizer running an evolved update graph (SEARCH_SPACE.md §1–5).
+
+    Update (``u`` the graph's output, ``s = −1`` when the genome is flipped, else 1)::
+
+        none:      w ← w − lr_t·s·u
+        momentum:  μ ← m_t·μ − lr_t·s·u;  w ← w + μ
+        nesterov:  μ ← m_t·μ − lr_t·s·u;  w ← w + m_t·μ − lr_t·s·u   (authors: w + μ − lr_t·s·u)
+
+    ``lr_t = learning_rate · one_cycle(t)`` (linear warm-up over ``warmup_steps``, hold,
+    cosine decay to 0 at ``total_steps``), ``m_t`` the momentum cycle 0.95→0.85→0.95 (or
+    a constant).
+
+    Parameters
+    ----------
+    genome : OptimizerGraph or str
+        The genome, its text (``"nesterov: mul(g, exp(atan(qh_s)))"``) or its JSON.
+    learning_rate : float or LearningRateSchedule
+        The PEAK learning rate, held in the usual Keras variable: ``opt.learning_rate = x``
+        assigns without retracing. A schedule is used as given (then usually with
+        ``one_cycle=False``).
+    total_steps : int
+        Length of the run: ``T`` of the decay functions, the one-cycle and the momentum cycle.
+    warmup_steps : int or None
+        Linear warm-up steps (None: 10 % of ``total_steps``).
+    hold_steps : int
+        Steps held at the peak after the warm-up.
+    momentum_schedule : "cycle" or float
+        ``m_t``: the cycle, or a constant (the paper's 0.9 when unscheduled).
+    nesterov : {"default", "authors"}
+        Which Nesterov form (see above).
+    space : SearchSpace, optional
+        The genome's space (default: the paper's). Not serialised: pass it again to
+        ``from_config`` through ``custom_objects={"deap_nos_space": space}``.
+    seed : int, optional
+        Seed of the dropout operations (``drop50`` ...).
+    one_cycle : bool
+        Apply the one-cycle factor inside (default). False: ``learning_rate`` is the
+        learning rate at every step (e.g. a :class:`~deap_nos.keras.FactorSchedule`).
+    **kwargs
+        Any ``keras.optimizers.Optimizer`` argument (``clipnorm``, ``name``, ...). Weight
+        decay, if set, is applied by Keras with the peak learning rate.
+    """
+
+    def __init__(self, genome, learning_rate=1e-3, total_steps=1000, warmup_steps=None,
+                 hold_steps=0, momentum_schedule="cycle", nesterov="default", space=None,
+                 seed=None, one_cycle=True, name="graph_optimizer", **kwargs):
+        if isinstance(learning_rate, int) and not isinstance(learning_rate, bool):
+            learning_rate = float(learning_rate)
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        warmup_steps = default_warmup(total_steps) if warmup_steps is None else warmup_steps
+        _check_schedule_args(total_steps, warmup_steps, hold_steps, momentum_schedule,
+                             nesterov)
+        self.genome = _as_genome(genome, space)
+        self.space = space
+        self.total_steps = int(total_steps)
+        self.warmup_steps = int(warmup_steps)
+        self.hold_steps = int(hold_steps)
+        self.momentum_schedule = (momentum_schedule if momentum_schedule == "cycle"
+                                  else float(momentum_schedule))
+        self.nesterov = nesterov
+        self.seed = seed
+        self.one_cycle = bool(one_cycle)
+        self._ns = KerasBackend(seed=seed)
+        self.program = compile_program(
+            self.genome, self._ns, space, total_steps=self.total_steps,
+            warmup_steps=self.warmup_steps, hold_steps=self.hold_steps,
+            momentum_schedule=self.momentum_schedule, nesterov=nesterov)
+        self.state_names = tuple(self.program.state_names())
+
+    # ------------------------------------------------------------------ state
+    def build(self, var_list):
+        """One zero tensor per weight for each name of ``program.state_names()``."""
+        if self.built:
+            return
+        super().build(var_list)
+        if self.seed is not None or any(self.genome.nodes[i].op in _DROPOUT_OPS
+                                        for i in self.program.order):
+            self._ns.make_generator()   # variables must be created outside the trace
+        slots = self.add_optimizer_variables(var_list, list(self.state_names)) \
+            if self.state_names else ()
+        if len(self.state_names) == 1:
+            slots = (slots,)
+        self._slots = list(slots)
+
+    def reset(self):
+        """Zero every state variable and ``iterations``; keep the peak learning rate."""
+        keep = self._learning_rate if isinstance(self._learning_rate, keras.Variable) else None
+        for var in self.variables:
+            if var is not keep:
+                var.assign(ops.zeros(var.shape, dtype=var.dtype))
+
+    # ------------------------------------------------------------------ math
+    def scheduled_learning_rate(self, learning_rate=None):
+        """``lr_t``: the peak times the one-cycle factor at ``t = iterations``."""
+        lr = self.learning_rate if learning_rate is None else learning_rate
+        if not self.one_cycle:
+            return lr
+        t = ops.cast(self.iterations, "float32")
+        return lr * one_cycle(t, self.total_steps, self.warmup_steps, self.hold_steps,
+                              self._ns)
+
+    def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        # the one-cycle factor once per step, not once per variable
+        super()._backend_update_step(grads, trainable_variables,
+                                     self.scheduled_learning_rate(learning_rate))
+
+    def update_step(self, gradient, variable, learning_rate):
+        """``delta, new = program.update(g, state, w, t, lr_t)``; assign ``new`` and ``w + delta``."""
+        dtype = variable.dtype
+        index = self._get_variable_index(variable)
+        slots = [group[index] for group in self._slots]
+        state = {name: ops.convert_to_tensor(slot)
+                 for name, slot in zip(self.state_names, slots)}
+        delta, new = self.program.update(
+            ops.cast(gradient, dtype), state, ops.convert_to_tensor(variable),
+            step=ops.cast(self.iterations, dtype), lr=ops.cast(learning_rate, dtype))
+        for name, slot in zip(self.state_names, slots):
+            self.assign(slot, new[name])
+        self.assign_add(variable, delta)
+
+    # ------------------------------------------------------------------ config
+    def get_config(self):
+        """Keras config; the genome as JSON (lossless) and as text (readable)."""
+        config = super().get_config()
+        config.update({
+            "genome": self.genome.to_json(), "genome_text": str(self.genome),
+            "total_steps": self.total_steps, "warmup_steps": self.warmup_steps,
+            "hold_steps": self.hold_steps, "momentum_schedule": self.momentum_schedule,
+            "nesterov": self.nesterov, "seed": self.seed, "one_cycle": self.one_cycle,
+        })
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Inverse of :meth:`get_config`; a custom space via ``custom_objects["deap_nos_space"]``."""
+        config = dict(config)
+        config.pop("genome_text", None)
+        space = (custom_objects or {}).get("deap_nos_space")
+        if space is not None:
+            config["space"] = space
+        return super().from_config(config, custom_objects)
+
+    def __repr__(self):
+        return (f"GraphOptimizer({str(self.genome)!r}, total_steps={self.total_steps}, "
+                f"warmup_steps={self.warmup_steps}, hold_steps={self.hold_steps})")
+
+
+@keras.saving.register_keras_serializable(package="deap_nos")
+class ADES(keras.optimizers.Optimizer):
+    """ADES, Adaptive Evolutionary Squared (Adaptive AutoLR, seed 003, eq. 8)::
+
+        y ← y − (β₁·y² + β₂·y·g + β₂·g)
+        w ← w + y
+
+    ``y`` starts at 0; as evolved, β₁ = 0.08922 and β₂ = 0.0891 (tuned on Fashion-MNIST:
+    β₁ = 0.87621, β₂ = 0.76). It does not fit the graph space (its state feeds back
+    through ``y²``). Equation 8 has no learning rate — β₂ is its step size — so
+    ``learning_rate`` is accepted (Keras needs one) and ignored.
+    """
+
+    def __init__(self, beta_1=0.08922, beta_2=0.0891, learning_rate=1.0, name="ades",
+                 **kwargs):
+        if isinstance(learning_rate, int) and not isinstance(learning_rate, bool):
+            learning_rate = float(learning_rate)
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        self.beta_1 = float(beta_1)
+        self.beta_2 = float(beta_2)
+
+    def build(self, var_list):
+        """One auxiliary ``y`` per weight."""
+        if self.built:
+            return
+        super().build(var_list)
+        self._y = self.add_optimizer_variables(var_list, "y")
+
+    def reset(self):
+        """Zero ``y`` and ``iterations``."""
+        for var in [self._iterations] + [y for y in self._y if y is not None]:
+            var.assign(ops.zeros(var.shape, dtype=var.dtype))
+
+    def update_step(self, gradient, variable, learning_rate):
+        """Equation 8."""
+        g = ops.cast(gradient, variable.dtype)
+        y_var = self._y[self._get_variable_index(variable)]
+        y = ops.convert_to_tensor(y_var)
+        y = y - (self.beta_1 * y * y + self.beta_2 * y * g + self.beta_2 * g)
+        self.assign(y_var, y)
+        self.assign_add(variable, y)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2})
+        return config
