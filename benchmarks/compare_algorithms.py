@@ -1,20 +1,30 @@
-"""Particle GA vs regularized evolution, same evaluation budget, cheap toy problem.
+"""Particle GA vs regularized evolution, same evaluation budget.
 
-The toy problem is an NK landscape (Kauffman): a genome of N genes with A alleles each
+Default mode, ``graphs``: REAL genomes. Individuals are ``nos.OptimizerGraph`` made by
+``nos.initGraph`` (random genomes passing the integrity check) and varied by
+``nos.mutGraph`` on the paper's search space; fitness is the best validation accuracy
+of a softmax classifier of scikit-learn's digits trained with the genome over a small
+learning-rate grid (:class:`deap_nos.cheap.DigitsEvaluator`, numpy only, ≈ 0.1 s).
+Both algorithms start from the same random genomes for a seed; seeds run in parallel
+processes.
+
+Mode ``nk``: a toy NK landscape (Kauffman): a genome of N genes with A alleles each
 (like a graph's operator choices); each gene's contribution depends on itself and K
 other genes through a random table, so the landscape is rugged and epistatic. Genomes
 whose first three genes are equal "fail stage 1" (like a degenerate optimizer rejected
 by the integrity check), which exercises the particle GA's redo. Fitness in [0, 1].
 
-    python benchmarks/compare_algorithms.py [--seeds 10] [--out benchmarks/compare.png]
+    python benchmarks/compare_algorithms.py [--mode graphs|nk] [--seeds 5] [--out F]
 
-Prints best fitness reached vs evaluations, averaged over seeds, and plots it.
+Prints best fitness reached vs evaluations, averaged over seeds, and plots it with
+``deap_nos.plots.plot_comparison``.
 """
 import argparse
 import os
 import random
 import sys
 import tempfile
+import time
 
 import numpy
 
@@ -22,7 +32,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from deap import base, creator  # noqa: E402
 
+import deap_nos as nos  # noqa: E402
 from deap_nos.algorithms import eaParticle, eaRegularized  # noqa: E402
+from deap_nos.cheap import DigitsEvaluator  # noqa: E402
 from deap_nos.evaluation import Evaluation  # noqa: E402
 from deap_nos.runlog import read_log  # noqa: E402
 
@@ -31,6 +43,9 @@ N, K, A = 16, 3, 4
 if not hasattr(creator, "NKFitness"):
     creator.create("NKFitness", base.Fitness, weights=(1.0,))
     creator.create("NKIndividual", list, fitness=creator.NKFitness)
+if not hasattr(creator, "GraphFitness"):
+    creator.create("GraphFitness", base.Fitness, weights=(1.0,))
+    creator.create("GraphIndividual", nos.OptimizerGraph, fitness=creator.GraphFitness)
 
 
 class NKLandscape:
@@ -82,63 +97,117 @@ def best_so_far(logfile, budget):
     return curve
 
 
-def run_pair(seed, particles=10, nsteps=6, nmut=6, sample_size=3, landscape_seed=None):
-    evaluate = NKLandscape(seed=seed if landscape_seed is None else landscape_seed)
-    toolbox = make_toolbox(evaluate)
+def graph_toolbox(steps):
+    space = nos.SearchSpace.default()
+    toolbox = base.Toolbox()
+    toolbox.register("individual", nos.initGraph, creator.GraphIndividual, space)
+    toolbox.register("mutate", nos.mutGraph, space=space)
+    toolbox.register("evaluate", DigitsEvaluator(steps=steps))
+    return toolbox
+
+
+def run_pair(seed, mode="graphs", particles=10, nsteps=6, nmut=6, sample_size=3,
+             steps=100):
+    """Both algorithms from the same start genomes; their best-so-far curves."""
+    if mode == "nk":
+        toolbox, draw = make_toolbox(NKLandscape(seed=seed)), random_genome
+    else:
+        toolbox = graph_toolbox(steps)
+        draw = toolbox.individual
     budget = particles + particles * nsteps * nmut
-    curves = {}
+    curves, seconds = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         random.seed(seed)
-        start = [random_genome() for _ in range(particles)]
-        random.seed(seed + 1000)
-        eaParticle([toolbox.clone(g) for g in start], toolbox, nsteps, nmut,
-                   verbose=False, logfile=f"{tmp}/particle.log")
-        curves["particle GA"] = best_so_far(f"{tmp}/particle.log", budget)
-        random.seed(seed + 1000)
-        eaRegularized([toolbox.clone(g) for g in start], toolbox, budget - particles,
-                      sample_size, batch_size=1, verbose=False,
-                      logfile=f"{tmp}/regularized.log")
-        curves["regularized evolution"] = best_so_far(f"{tmp}/regularized.log", budget)
-    return curves, budget
+        numpy.random.seed(seed)
+        start = [draw() for _ in range(particles)]
+        for name in ("particle GA", "regularized evolution"):
+            random.seed(seed + 1000)
+            numpy.random.seed(seed + 1000)
+            log = f"{tmp}/{name.split()[0]}.log"
+            began = time.perf_counter()
+            if name == "particle GA":
+                eaParticle([toolbox.clone(g) for g in start], toolbox, nsteps, nmut,
+                           verbose=False, logfile=log)
+            else:
+                eaRegularized([toolbox.clone(g) for g in start], toolbox,
+                              budget - particles, sample_size, batch_size=1,
+                              verbose=False, logfile=log)
+            seconds[name] = time.perf_counter() - began
+            curves[name] = best_so_far(log, budget)
+    return curves, budget, seconds
+
+
+def _run_pair_args(args):
+    return run_pair(*args)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__),
-                                                      "compare_algorithms.png"))
+    parser.add_argument("--mode", choices=("graphs", "nk"), default="graphs")
+    parser.add_argument("--seeds", type=int, default=None,
+                        help="default 6 (graphs) or 10 (nk)")
+    parser.add_argument("--particles", type=int, default=None,
+                        help="particles = population size (default 6 graphs, 10 nk)")
+    parser.add_argument("--nsteps", type=int, default=None)
+    parser.add_argument("--nmut", type=int, default=None)
+    parser.add_argument("--steps", type=int, default=100,
+                        help="training steps per genome (graphs mode)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="processes running seeds in parallel")
+    parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
-    runs = [run_pair(seed) for seed in range(args.seeds)]
+    graphs = args.mode == "graphs"
+    seeds = args.seeds or (6 if graphs else 10)
+    particles = args.particles or (6 if graphs else 10)
+    nsteps = args.nsteps or (5 if graphs else 6)
+    nmut = args.nmut or (5 if graphs else 6)
+    out = args.out or os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                   "compare_algorithms.png" if graphs
+                                   else "compare_algorithms_nk.png")
+    jobs = [(seed, args.mode, particles, nsteps, nmut, 3, args.steps)
+            for seed in range(seeds)]
+    began = time.perf_counter()
+    if args.workers > 1 and seeds > 1:
+        import multiprocess
+        with multiprocess.get_context("fork").Pool(min(args.workers, seeds)) as pool:
+            runs = pool.map(_run_pair_args, jobs)
+    else:
+        runs = [run_pair(*job) for job in jobs]
+    wall = time.perf_counter() - began
     budget = runs[0][1]
     names = list(runs[0][0])
     mean = {n: numpy.mean([r[0][n] for r in runs], axis=0) for n in names}
     std = {n: numpy.std([r[0][n] for r in runs], axis=0) for n in names}
     finals = {n: [r[0][n][-1] for r in runs] for n in names}
-    print(f"NK landscape N={N} K={K} A={A}; budget {budget} evaluations; "
-          f"{args.seeds} seeds (landscape and start differ per seed)")
+    cpu = {n: sum(r[2][n] for r in runs) for n in names}
+    if graphs:
+        print(f"real genomes (paper's space, initGraph/mutGraph), DigitsEvaluator "
+              f"softmax, {args.steps} steps, lrs {DigitsEvaluator().lrs}")
+        print(f"particle GA n={particles} k={nsteps} m={nmut}; regularized evolution "
+              f"P={particles} S=3 batch 1; budget {budget} evaluations; {seeds} seeds "
+              f"(start genomes differ per seed, shared by both algorithms)")
+    else:
+        print(f"NK landscape N={N} K={K} A={A}; budget {budget} evaluations; "
+              f"{seeds} seeds (landscape and start differ per seed)")
     print("evaluations  " + "  ".join(f"{n:>24}" for n in names))
-    for e in (10, 50, 100, 150, 200, 250, 300, budget):
+    marks = sorted({e for e in (particles, 25, 50, 75, 100, 150, 200, 250, 300, budget)
+                    if e <= budget})
+    for e in marks:
         print(f"{e:11d}  " + "  ".join(f"{mean[n][e - 1]:>16.4f} ± {std[n][e - 1]:.3f}"
                                         for n in names))
     wins = sum(a > b for a, b in zip(*finals.values()))
     ties = sum(a == b for a, b in zip(*finals.values()))
     print(f"final best: {names[0]} wins {wins}, ties {ties}, loses "
-          f"{args.seeds - wins - ties} of {args.seeds} seeds")
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 4))
+          f"{seeds - wins - ties} of {seeds} seeds")
+    print("run time: " + ", ".join(f"{n} {cpu[n]:.0f} s" for n in names)
+          + f" (summed over seeds); wall {wall:.0f} s with {args.workers} process(es)")
+    from deap_nos.plots import plot_comparison
     x = numpy.arange(1, budget + 1)
-    for n in names:
-        ax.plot(x, mean[n], label=n)
-        ax.fill_between(x, mean[n] - std[n], mean[n] + std[n], alpha=0.2)
-    ax.set_xlabel("evaluations")
-    ax.set_ylabel(f"best fitness (mean ± sd, {args.seeds} seeds)")
-    ax.set_title(f"NK landscape N={N}, K={K}: same budget")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(args.out, dpi=100)
-    print(f"plot written to {args.out}")
+    title = ("real genomes on digits" if graphs else f"NK landscape N={N}, K={K}") + \
+        f": same budget, {seeds} seeds"
+    plot_comparison({n: (x, mean[n], std[n]) for n in names}, out, title=title)
+    print(f"plot written to {out}")
+    return runs
 
 
 if __name__ == "__main__":

@@ -7,22 +7,36 @@ a fitness tuple, possibly an :class:`~deap_nos.evaluation.Evaluation` with ``.in
 and ``toolbox.map`` — and share one evaluation engine (:class:`_Session`) that:
 
 * keeps an **evaluation cache** keyed by :func:`genome_key`, so no genome is evaluated
-  twice, in a run or across a resume;
+  twice, in a run, across a resume, or across the phases of a run folder
+  (:func:`initial_population` then an algorithm);
 * evaluates a step's children in **one** ``toolbox.map`` call (or in chunks of
   ``checkpoint_every`` evaluations, checkpointing after each chunk);
 * protects the parent's random streams: the states of ``random``/numpy are restored
   after every ``toolbox.map`` call, so a serial map, a process pool and a cache hit
   give the same run;
 * logs every evaluation as one line (:mod:`deap_nos.runlog`) and draws a progress bar;
-* writes an atomic **checkpoint** (:mod:`deap_nos.checkpoint`) holding the state at the
-  start of the current step (population, particles' lineages, hall of fame, logbook,
-  RNG states) plus the cache. ``resume=`` restores that state and replays the step: the
-  children regenerate identically and the cached ones are not evaluated again, so a run
-  killed at any point and resumed ends exactly like a straight run.
+* writes an atomic **checkpoint** (:mod:`deap_nos.checkpoint`, which documents the
+  run-folder layout) holding the state at the start of the current step (population,
+  particles' lineages, hall of fame, logbook, RNG states) and the committed length of
+  the append-only cache file and of the log. ``resume=`` restores that state and
+  replays the step: the children regenerate identically and the cached ones are not
+  evaluated again, so a run killed at any point and resumed ends exactly like a
+  straight run.
+
+A search script in two phases survives a kill anywhere when it is run again with
+``resume=`` on both calls::
+
+    pop = initial_population(toolbox, n, checkpoint=run)      # resume=run after a kill
+    pop, logbook = eaParticle(pop, toolbox, k, m, checkpoint=run)   # resume=run too
+
+An algorithm started (or "resumed") in a run folder whose initial phase finished but
+which has no checkpoint of its own yet starts from *population*, with the initial
+phase's cache and log.
 
 Importing this module does not import TensorFlow.
 """
 import math
+import os
 import pickle
 import random
 import time
@@ -167,53 +181,134 @@ def _mutant(parent, toolbox, mutate_kwargs, seen=None, max_tries=1):
 
 
 # ------------------------------------------------------------------------- session
+#: The name the initial phase's checkpoints are written under.
+INITIAL = "initial_population"
+
+
 class _Session:
-    """The evaluation engine and checkpoint keeper shared by both algorithms.
+    """The evaluation engine and checkpoint keeper shared by the algorithms and the
+    initial phase.
 
     A run is a sequence of steps. :meth:`begin_step` snapshots the state at a step's
     start (RNG states included) and writes a checkpoint; :meth:`evaluate` resolves
-    children through the cache, evaluating the missing ones with ``toolbox.map`` in
-    chunks and checkpointing the cache after each chunk.
+    individuals through the cache, evaluating the missing ones with *map* in chunks
+    and, after each chunk, appending them to the log and to the cache file and
+    rewriting the (small) checkpoint that commits both (see :mod:`deap_nos.checkpoint`).
+
+    The cache is shared across the phases of one run folder: an algorithm starting
+    in a folder whose initial phase finished inherits that phase's cache and log.
     """
 
     def __init__(self, algorithm, params, toolbox, checkpoint=None, resume=None,
-                 checkpoint_every=None, logfile=None, verbose=False, planned=0):
+                 checkpoint_every=None, logfile=None, verbose=False, planned=0,
+                 evaluate=None, map=None, namespace="evaluate"):
         if checkpoint_every is not None:
             _check_int(checkpoint_every, "checkpoint_every", 1)
         self.algorithm, self.params, self.toolbox = algorithm, params, toolbox
+        self.evaluator = evaluate if evaluate is not None else toolbox.evaluate
+        self.mapper = map if map is not None else toolbox.map
+        self.namespace = namespace
+        self.phase = algorithm if namespace == "evaluate" else f"{algorithm}:{namespace}"
         self.checkpoint_every = checkpoint_every
         self.cache, self.fresh, self.counted = {}, set(), set()
-        self.step, self.snapshot, self.log = 0, None, None
-        self._keep_fresh = False
-        resume_file = _ckpt.run_paths(resume)[0] if resume is not None else None
-        self.file, run_dir = _ckpt.run_paths(checkpoint if checkpoint is not None
-                                             else resume)
-        if logfile is None and run_dir is not None:
-            logfile = f"{run_dir}/{_ckpt.LOG_NAME}"
+        self.step, self.snapshot, self.log, self.cachefile = 0, None, None, None
+        self.finished, self._keep_fresh = False, False
+        initial = algorithm == INITIAL
+        target = _ckpt.run_files(checkpoint if checkpoint is not None else resume)
+        source = _ckpt.run_files(resume) if resume is not None else None
+        self.file = None if target is None else (target.initial if initial
+                                                 else target.checkpoint)
+        state, base = self._open_state(source, target, initial)
+        if logfile is None and target is not None:
+            logfile = target.log
         self.logfile = logfile
-        state = self._load(resume_file) if resume_file else None
-        if logfile is not None:
-            self.log = EvaluationLog(logfile, truncate=state["log_offset"] if state
-                                     else (0 if resume_file is None and self.file
-                                           else None))
         self.resumed = state
         self.progress = ProgressBar(planned, enabled=bool(verbose))
+        if initial and state is not None and state.get("finished"):
+            return      # returns its stored result; the files now belong to the next phase
+        if initial and state is None and target is not None \
+                and os.path.exists(target.checkpoint):
+            os.remove(target.checkpoint)   # a new run starts in this folder
+        inline = state.get("cache") if state is not None else None   # format 1
+        if state is not None:
+            cache_src, cache_offset = source.cache, state.get("cache_offset", 0)
+            log_offset = state["log_offset"]
+        elif base is not None:
+            cache_src, cache_offset, log_offset = base
+        else:
+            cache_src, cache_offset = None, 0
+            log_offset = 0 if target is not None else None
+        if inline is not None:
+            self.cache = dict(inline)
+        elif cache_offset:
+            self.cache = _ckpt.read_cache(cache_src, cache_offset, namespace)
+        if target is not None:
+            if cache_offset and os.path.abspath(cache_src) != os.path.abspath(target.cache):
+                _ckpt.copy_prefix(cache_src, target.cache, cache_offset)
+            self.cachefile = _ckpt.CacheFile(target.cache, truncate=cache_offset)
+            if inline:
+                self.cachefile.append([(namespace, k, v) for k, v in inline.items()])
+        if logfile is not None:
+            self.log = EvaluationLog(logfile, truncate=log_offset)
 
-    # -- checkpoint file
-    def _load(self, path):
+    # -- checkpoint files
+    def _open_state(self, source, target, initial):
+        """``(state, base)``: the checkpoint to resume, or the committed cache and
+        log prefix ``(cache_file, cache_offset, log_offset)`` of a finished initial
+        phase to start from; either may be None."""
+        if source is None:
+            if target is not None and not initial:
+                return None, self._inherit(target, required=False)
+            return None, None
+        own = source.initial if initial else source.checkpoint
+        if os.path.exists(own):
+            return self._load(own), None
+        if initial:
+            if os.path.exists(source.checkpoint):
+                raise _ckpt.CheckpointError(
+                    f"{source.folder or source.checkpoint!r} holds an algorithm's "
+                    "checkpoint but no initial phase; resume the algorithm instead")
+            return None, None  # killed before its first checkpoint: start the phase
+        return None, self._inherit(source, required=True)
+
+    def _inherit(self, files, required):
+        if not os.path.exists(files.initial):
+            if required:
+                raise _ckpt.CheckpointError(
+                    f"no checkpoint at {files.checkpoint!r}: check the path, or start "
+                    "the run without resume=")
+            return None
+        state = self._read(files.initial, INITIAL)
+        if state.get("finished"):
+            return files.cache, state["cache_offset"], state["log_offset"]
+        if required:
+            raise _ckpt.CheckpointError(
+                f"the initial phase in {files.initial!r} did not finish; resume it "
+                "first with initial_population(..., resume=...)")
+        os.remove(files.initial)  # abandoned: its cache is about to be truncated
+        return None
+
+    @staticmethod
+    def _read(path, algorithm):
         state = _ckpt.load(path)
-        if not isinstance(state, dict) or state.get("format") != _ckpt.FORMAT:
+        if not isinstance(state, dict) or state.get("format") not in \
+                _ckpt.READABLE_FORMATS:
             raise _ckpt.CheckpointError(f"{path!r} is not a deap_nos checkpoint")
-        if state["algorithm"] != self.algorithm:
+        if state["algorithm"] != algorithm:
             raise _ckpt.CheckpointError(
                 f"{path!r} is a checkpoint of {state['algorithm']}, not of "
-                f"{self.algorithm}; resume it with {state['algorithm']}(...)")
+                f"{algorithm}; resume it with {state['algorithm']}(...)")
+        return state
+
+    def _load(self, path):
+        state = self._read(path, self.algorithm)
         for name, value in self.params.items():
             if state["params"].get(name, value) != value:
                 raise _ckpt.CheckpointError(
                     f"{path!r} was written with {name}={state['params'][name]!r}, "
                     f"not {value!r}; resume with the same {name}")
-        self.cache, self.fresh = state["cache"], set(state["fresh"])
+        self.fresh = set(state["fresh"])
+        self.finished = bool(state.get("finished", False))
         self._keep_fresh = True
         return state
 
@@ -231,8 +326,9 @@ class _Session:
             return
         _ckpt.save(self.file, {
             "format": _ckpt.FORMAT, "algorithm": self.algorithm, "params": self.params,
-            "step": self.step, "snapshot": self.snapshot, "cache": self.cache,
-            "fresh": sorted(self.fresh, key=repr),
+            "step": self.step, "snapshot": self.snapshot, "finished": self.finished,
+            "namespace": self.namespace, "fresh": sorted(self.fresh, key=repr),
+            "cache_offset": self.cachefile.offset() if self.cachefile else 0,
             "log_offset": self.log.offset() if self.log else None})
 
     def begin_step(self, step, **state):
@@ -253,8 +349,9 @@ class _Session:
         """Give every individual its fitness; return a Counter of evals/cached/failures.
 
         A genome is *evaluated* (counted in ``evals``) the first time it is requested in
-        a step unless an earlier step already evaluated it (then ``cached``); the
-        count is therefore the same in a straight run and in a resumed replay.
+        a step unless an earlier step (or phase) already evaluated it (then
+        ``cached``); the count is therefore the same in a straight run and in a
+        resumed replay.
         """
         counts = Counter(evals=0, cached=0, failures=0)
         keys = [genome_key(ind) for ind in individuals]
@@ -281,24 +378,35 @@ class _Session:
         return counts
 
     def _evaluate_chunk(self, chunk):
-        results = _map_evaluate(self.toolbox.map, self.toolbox.evaluate,
-                                [ind for _, ind in chunk])
-        records = []
+        results = _map_evaluate(self.mapper, self.evaluator, [ind for _, ind in chunk])
+        records, entries = [], []
         for (key, ind), result in zip(chunk, results):
             self.cache[key] = result
             self.fresh.add(key)
-            records.append(log_record(len(self.cache), self.step, key, ind, result))
+            entries.append((self.namespace, key, result))
+            records.append(log_record(len(self.cache), self.step, key, ind, result,
+                                      phase=self.phase))
+        # log, then cache, then the checkpoint that commits both (a resume truncates
+        # the log and the cache back to the offsets of its checkpoint)
         if self.log is not None:
-            self.log.write(records)  # before the checkpoint: see EvaluationLog
+            self.log.write(records)
+        if self.cachefile is not None:
+            self.cachefile.append(entries)
         self.save()
         self.progress.update(len(chunk))
 
     def finish(self, step, **state):
         """Checkpoint the final state (a resume of it returns at once)."""
+        self.finished = True
         self.begin_step(step, **state)
+        self.close()
+
+    def close(self):
         self.progress.close()
-        if self.log is not None:
-            self.log.close()
+        for stream in (self.log, self.cachefile):
+            if stream is not None:
+                stream.close()
+        self.log = self.cachefile = None
 
     def print(self, text):
         self.progress.clear()
@@ -366,9 +474,12 @@ def eaParticle(population, toolbox, nsteps, nmut, stats=None, halloffame=None,
     :param max_tries: Mutations tried for a child whose genome its particle's lineage
         (or a sibling) has already seen, before a duplicate is accepted.
     :param checkpoint: Checkpoint file or run folder, written at the start of every
-        step and after every chunk of evaluations.
+        step and after every chunk of evaluations. A folder whose
+        :func:`initial_population` finished lends its cache and log to the run.
     :param resume: A checkpoint (file or folder) of a killed run to continue;
-        *population* and *seed* are then ignored.
+        *population* and *seed* are then ignored — unless the folder holds only a
+        finished initial phase (killed before this call checkpointed): the run then
+        starts from *population*, as with ``checkpoint=``.
     :param checkpoint_every: Evaluate (and checkpoint) in chunks of this many
         evaluations; ``None`` puts all the children of a step in one ``map`` call.
     :param logfile: Per-evaluation log (default ``evaluations.log`` in the run folder).
@@ -450,8 +561,7 @@ def _particle_step(session, particles, lineages, toolbox, nmut, redo, redo_if,
 
 # ----------------------------------------------------------- regularized evolution
 def _default_batch(toolbox):
-    workers = getattr(toolbox.map, "workers", None)
-    return workers if isinstance(workers, int) and workers > 0 else 1
+    return _default_batch_of(toolbox.map)
 
 
 def eaRegularized(population, toolbox, cycles, sample_size, stats=None,
@@ -540,7 +650,9 @@ def _regularized_batch(session, population, toolbox, size, sample_size,
 
 
 # ------------------------------------------------------------------ initialisation
-def initial_population(toolbox, n, factor=10, evaluate=None, map=None):
+def initial_population(toolbox, n, factor=10, evaluate=None, map=None, *,
+                       checkpoint=None, resume=None, checkpoint_every=None,
+                       logfile=None, verbose=False, seed=None):
     """Draw ``factor * n`` distinct random genomes, evaluate them, keep the best *n*.
 
     :param toolbox: Provides ``individual``, ``evaluate`` and ``map``.
@@ -552,12 +664,77 @@ def initial_population(toolbox, n, factor=10, evaluate=None, map=None):
         evaluates them with ``toolbox.evaluate``. Default: ``toolbox.evaluate``, whose
         fitness is kept.
     :param map: The map to evaluate with (default ``toolbox.map``).
+    :param checkpoint: Run folder (or checkpoint file) to checkpoint the phase in:
+        the random state before drawing, the drawn genomes, and every chunk of
+        evaluations (appended to the run's cache and log). Pass the same folder to
+        the algorithm that follows: it shares the cache, so a genome evaluated here
+        is never evaluated again.
+    :param resume: The run folder of a killed run: continue the phase without
+        re-evaluating anything, or, if it had finished, return its result at once
+        (with the random state it left). A folder where the phase never
+        checkpointed starts it.
+    :param checkpoint_every: Evaluations per ``map`` call and checkpoint (default:
+        ``max(n, toolbox.map.workers)`` when checkpointing, so a kill loses at most
+        about ``1/factor`` of the phase; else all in one call).
+    :param logfile: Per-evaluation log (default ``evaluations.log`` in the run folder).
+    :param verbose: Draw a progress bar on stderr.
+    :param seed: Seed ``random``/numpy before drawing (ignored on resume).
     :returns: A list of *n* individuals, best first.
+
+    A two-phase search script survives a kill anywhere by being run again with
+    ``resume=`` on both calls, and ends exactly like a straight run::
+
+        pop = initial_population(toolbox, n, checkpoint="runs/a")       # first run
+        pop, log = eaParticle(pop, toolbox, k, m, checkpoint="runs/a")
+        pop = initial_population(toolbox, n, resume="runs/a")           # after a kill
+        pop, log = eaParticle(pop, toolbox, k, m, resume="runs/a")
     """
     _check_int(n, "n", 1)
     _check_int(factor, "factor", 1)
-    wanted, tries = factor * n, 0
-    candidates, seen = [], set()
+    mapper = map if map is not None else toolbox.map
+    if checkpoint_every is None and (checkpoint is not None or resume is not None):
+        checkpoint_every = max(n, _default_batch_of(mapper))
+    wanted = factor * n
+    session = _Session(INITIAL, {"n": n, "factor": factor,
+                                 "screen": evaluate is not None}, toolbox, checkpoint,
+                       resume, checkpoint_every, logfile, verbose, planned=wanted,
+                       evaluate=evaluate, map=mapper,
+                       namespace="evaluate" if evaluate is None else "screen")
+    snapshot = session.restore()
+    if snapshot is not None and snapshot.get("result") is not None:
+        session.close()
+        return snapshot["result"]
+    if snapshot is None or snapshot.get("candidates") is None:
+        if snapshot is None:
+            if seed is not None:
+                _ckpt.seed_everything(seed)
+            session.begin_step(0, candidates=None, rng_start=_ckpt.get_rng_state())
+            rng_start = _ckpt.get_rng_state()
+        else:
+            rng_start = snapshot["rng_start"]       # restore() replayed the RNG
+        candidates = _draw_distinct(toolbox, wanted)
+    else:
+        candidates, rng_start = snapshot["candidates"], snapshot["rng_start"]
+    session.begin_step(1, candidates=candidates, rng_start=rng_start)
+    session.evaluate(candidates)
+    best = sorted(candidates, key=_fitness, reverse=True)[:n]
+    if evaluate is not None:
+        for ind in best:
+            screen = tuple(ind.fitness.values)
+            del ind.fitness.values
+            ind.info = {"screen": screen, "screen_info": _info(ind)}
+    session.finish(2, candidates=None, rng_start=rng_start, result=best)
+    return best
+
+
+def _default_batch_of(mapper):
+    workers = getattr(mapper, "workers", None)
+    return workers if isinstance(workers, int) and workers > 0 else 1
+
+
+def _draw_distinct(toolbox, wanted):
+    """Up to *wanted* individuals with distinct keys (at most ``3 * wanted`` draws)."""
+    candidates, seen, tries = [], set(), 0
     while len(candidates) < wanted and tries < 3 * wanted:
         tries += 1
         ind = toolbox.individual()
@@ -565,17 +742,7 @@ def initial_population(toolbox, n, factor=10, evaluate=None, map=None):
         if key not in seen:
             seen.add(key)
             candidates.append(ind)
-    results = _map_evaluate(map or toolbox.map, evaluate or toolbox.evaluate,
-                            candidates)
-    for ind, result in zip(candidates, results):
-        _assign(ind, result)
-    best = sorted(candidates, key=_fitness, reverse=True)[:n]
-    if evaluate is not None:
-        for ind in best:
-            screen = tuple(ind.fitness.values)
-            del ind.fitness.values
-            ind.info = {"screen": screen, "screen_info": _info(ind)}
-    return best
+    return candidates
 
 
 # ---------------------------------------------------------------------- elimination

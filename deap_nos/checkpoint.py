@@ -1,4 +1,5 @@
-"""Atomic checkpoints of a run's state and of the random number generators.
+"""Atomic checkpoints of a run's state, the append-only evaluation cache, and the
+random number generators.
 
 A checkpoint is one pickle file, replaced atomically (written to a temporary file in
 the same folder, flushed, ``fsync``-ed, then ``os.replace``-d over the old one), so a
@@ -10,14 +11,57 @@ global generator and, **only if TensorFlow is already imported** (it is never im
 from here), TensorFlow's global generator. :func:`get_rng_state` and
 :func:`set_rng_state` capture and restore all three.
 
-``path`` arguments accept a checkpoint file or a run folder: a folder (an existing
-directory, or a path without a suffix) holds ``checkpoint.pkl`` and the evaluation
-log ``evaluations.log`` (see :func:`run_paths`).
+Run folder layout
+-----------------
+``path`` arguments accept a run folder or a checkpoint file (see :func:`run_files`).
+A run folder (an existing directory, or a path without a suffix, e.g. ``runs/adam``)
+holds one run, possibly in two phases (:func:`~deap_nos.algorithms.initial_population`
+then :func:`~deap_nos.algorithms.eaParticle` or
+:func:`~deap_nos.algorithms.eaRegularized`)::
+
+    runs/adam/
+        initial.pkl       state of the initial phase (initial_population)
+        checkpoint.pkl    state of the algorithm (eaParticle / eaRegularized)
+        cache.pkl         evaluation cache, append-only, shared by both phases
+        evaluations.log   one JSON line per evaluation, both phases (deap_nos.runlog)
+
+With a checkpoint *file* ``dir/state.pkl`` instead, the siblings are
+``dir/state.initial.pkl`` and ``dir/state.cache.pkl`` and there is no default log.
+
+``initial.pkl`` and ``checkpoint.pkl`` are atomic pickles of a dict::
+
+    {"format": 2,                       # FORMAT
+     "algorithm": "eaParticle" | "eaRegularized" | "initial_population",
+     "params": {...},                   # must match on resume (nmut, sample_size, n...)
+     "step": int,                       # the step the snapshot starts
+     "snapshot": bytes,                 # pickle of the step-start state: "rng" (see
+                                        # get_rng_state), "progress", and the
+                                        # algorithm's own ("population", "lineages",
+                                        # "logbook", "hof", "done"; for the initial
+                                        # phase "rng_start", "candidates", "result")
+     "finished": bool,                  # the phase returned; a resume returns at once
+     "namespace": "evaluate" | "screen",  # which cache entries the phase uses
+     "fresh": [key, ...],               # keys evaluated in the current step
+     "cache_offset": int,               # bytes of cache.pkl committed by this state
+     "log_offset": int | None}          # bytes of evaluations.log likewise
+
+``cache.pkl`` (:class:`CacheFile`) is a sequence of pickles appended one per chunk of
+evaluations, each a list of ``(namespace, genome_key, Evaluation)``: ``"evaluate"``
+entries come from ``toolbox.evaluate`` (shared by both phases), ``"screen"`` entries
+from a screening evaluator given to ``initial_population(evaluate=...)``. Writing a
+chunk appends to the log, then to the cache (flushed and ``fsync``-ed), then replaces
+the checkpoint; a resume truncates the log and the cache back to the offsets its
+checkpoint records, so a torn or uncommitted tail is dropped and every evaluation is
+stored and logged exactly once. :func:`read_cache` reads the cache back.
+
+Format-1 checkpoints (the cache held inline under ``"cache"``) are still read.
 """
+import io
 import os
 import pickle
 import random
 import sys
+from collections import namedtuple
 
 import numpy
 
@@ -27,8 +71,14 @@ from .errors import NOSError
 CHECKPOINT_NAME = "checkpoint.pkl"
 #: File name of the per-evaluation log inside a run folder.
 LOG_NAME = "evaluations.log"
+#: File name of the initial phase's state inside a run folder.
+INITIAL_NAME = "initial.pkl"
+#: File name of the append-only evaluation cache inside a run folder.
+CACHE_NAME = "cache.pkl"
 #: Version of the checkpoint layout; bumped when it changes incompatibly.
-FORMAT = 1
+FORMAT = 2
+#: Checkpoint layouts this version reads.
+READABLE_FORMATS = (1, 2)
 
 
 class CheckpointError(NOSError):
@@ -51,6 +101,28 @@ def run_paths(path):
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     return path, None
+
+
+class RunFiles(namedtuple("RunFiles", "checkpoint initial cache log folder")):
+    """The files of one run (see the module docstring); ``log``/``folder`` may be None."""
+
+    __slots__ = ()
+
+
+def run_files(path):
+    """The :class:`RunFiles` of a run folder or checkpoint file *path* (None if None).
+
+    Creates the folder (or the checkpoint file's folder) if needed.
+    """
+    if path is None:
+        return None
+    checkpoint, folder = run_paths(path)
+    if folder is not None:
+        return RunFiles(checkpoint, os.path.join(folder, INITIAL_NAME),
+                        os.path.join(folder, CACHE_NAME),
+                        os.path.join(folder, LOG_NAME), folder)
+    root, ext = os.path.splitext(checkpoint)
+    return RunFiles(checkpoint, f"{root}.initial{ext}", f"{root}.cache{ext}", None, None)
 
 
 def save(path, obj, fsync=True):
@@ -78,6 +150,98 @@ def load(path):
             "(creator.create(...)) must be created before resuming") from error
 
 
+# ------------------------------------------------------------- evaluation cache
+class CacheFile:
+    """The append-only evaluation cache file (see the module docstring).
+
+    :param path: The file (created if missing).
+    :param truncate: Cut the file back to this many bytes first (a checkpoint's
+        ``cache_offset``); None keeps it whole.
+    :param fsync: ``fsync`` after every append, so a committed checkpoint never
+        refers to cache bytes lost in a machine crash.
+    """
+
+    def __init__(self, path, truncate=None, fsync=True):
+        self.path, self.fsync = os.fspath(path), fsync
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        self._stream = open(self.path, "a+b")
+        if truncate is not None:
+            self._stream.truncate(truncate)
+        self._stream.seek(0, os.SEEK_END)
+
+    def append(self, entries):
+        """Append a list of ``(namespace, key, evaluation)`` as one record."""
+        if not entries:
+            return
+        self._stream.write(pickle.dumps(list(entries), protocol=pickle.HIGHEST_PROTOCOL))
+        self._stream.flush()
+        if self.fsync:
+            os.fsync(self._stream.fileno())
+
+    def offset(self):
+        """The file's committed length in bytes (stored in checkpoints)."""
+        return self._stream.tell()
+
+    def close(self):
+        self._stream.close()
+
+
+def read_cache(path, offset=None, namespace="evaluate"):
+    """The ``{genome_key: Evaluation}`` of a cache file's first *offset* bytes.
+
+    :param path: A cache file, or a run folder (its ``cache.pkl`` is read).
+    :param offset: Bytes to read (a checkpoint's ``cache_offset``); None reads every
+        complete record.
+    :param namespace: ``"evaluate"``, ``"screen"``, or None for ``{(namespace, key):
+        Evaluation}`` of every entry.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        path = os.path.join(path, CACHE_NAME)
+    cache = {}
+    if not os.path.exists(path):
+        if offset:
+            raise CheckpointError(f"the evaluation cache {path!r} is missing")
+        return cache
+    with open(path, "rb") as stream:
+        data = stream.read() if offset is None else stream.read(offset)
+    if offset is not None and len(data) < offset:
+        raise CheckpointError(f"the evaluation cache {path!r} is shorter ({len(data)} "
+                              f"bytes) than its checkpoint records ({offset})")
+    buffer = io.BytesIO(data)
+    while buffer.tell() < len(data):
+        try:
+            entries = pickle.load(buffer)
+        except (AttributeError, ImportError) as error:
+            raise CheckpointError(
+                f"cannot read the evaluation cache {path!r} ({error}); the classes it "
+                "holds (creator.create(...)) must be created before reading it") from error
+        except Exception as error:  # a torn record: unpickling raises many types
+            if offset is None:      # an uncommitted tail after the last checkpoint
+                break
+            raise CheckpointError(f"cannot read the evaluation cache {path!r} "
+                                  f"({error})") from error
+        for space, key, evaluation in entries:
+            if namespace is None:
+                cache[(space, key)] = evaluation
+            elif space == namespace:
+                cache[key] = evaluation
+    return cache
+
+
+def copy_prefix(source, target, nbytes):
+    """Write the first *nbytes* of *source* to *target* atomically (resume elsewhere)."""
+    with open(source, "rb") as stream:
+        data = stream.read(nbytes)
+    tmp = f"{target}.tmp{os.getpid()}"
+    with open(tmp, "wb") as stream:
+        stream.write(data)
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.replace(tmp, target)
+
+
+# ------------------------------------------------------------------------ RNG
 def _tensorflow_state():
     tf = sys.modules.get("tensorflow")
     if tf is None:

@@ -93,7 +93,7 @@ PRESETS = {
 _AGGREGATES = ("mean", "worst")
 #: Where an evaluation's wall time goes (``info["timing"]``, seconds): loading data,
 #: building model and optimizer, tracing the compiled functions, restoring weights and
-#: optimizer state and opening the input pipeline between runs, the compiled training
+#: optimizer state and restarting the in-graph data stream between runs, the compiled training
 #: loops of the sweep and of stage 2, and validation passes.
 _TIMING_KEYS = ("data", "build", "trace", "restore", "step_sweep", "step_train", "validate")
 _UNSET = object()
@@ -188,65 +188,101 @@ def _fmt_lr(lr):
 class _Trainer:
     """The compiled pieces for one model and optimizer: a k-step loop and a validator.
 
-    ``run(iterator, k)`` executes k training steps inside one ``tf.function`` (a graph
-    while-loop that stops at the first non-finite loss) and returns per-step losses and
-    accuracies; ``correct(x, y)`` counts correct predictions in inference mode. Both are
-    traced once and reused for every learning rate and repeat.
+    ``run(k)`` executes k training steps inside one ``tf.function`` — a graph while-loop
+    that draws its own batches and stops at the first non-finite loss — and returns
+    per-step losses and accuracies; ``accuracy`` counts correct predictions in inference
+    mode. Both are traced once and reused for every learning rate and repeat.
+
+    Batches are drawn in the graph, not from a ``tf.data`` iterator: every epoch is a
+    stateless permutation of the training set seeded by ``(run seed, epoch)``, and the
+    augmentation (when on) is seeded by ``(run seed, step)``. A run started with
+    :meth:`start` therefore sees the same batches whatever ran before it — each sweep
+    learning rate gets identical data — and no iterator is created or torn down per run
+    (on two CPU cores that cost ~65 ms a run, see benchmarks/RESULTS_evaluator.md).
     """
 
-    def __init__(self, model, optimizer, jit=False):
+    def __init__(self, model, optimizer, x, y, batch_size, augment=False,
+                 augment_options=None, jit=False):
         import keras
         import tensorflow as tf
+
+        from deap_nos.data import augment_batch
 
         self.model = model
         self.optimizer = optimizer
         variables = model.trainable_variables
+        n = int(x.shape[0])
+        batch = int(min(batch_size, n))
+        per_epoch = max(1, n // batch)
+        options = dict(augment_options or {})
+        self._position = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self._seed = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self._perm = tf.Variable(tf.range(n, dtype=tf.int32), trainable=False)
 
-        def step(x, y):
+        def next_batch():
+            position = self._position.read_value()
+            epoch, slot = position // per_epoch, position % per_epoch
+            if slot == 0:
+                self._perm.assign(tf.random.experimental.stateless_shuffle(
+                    tf.range(n, dtype=tf.int32), tf.stack([self._seed, epoch])))
+            start = tf.cast(slot, tf.int32) * batch
+            idx = self._perm[start:start + batch]
+            xb, yb = tf.gather(x, idx), tf.gather(y, idx)
+            if augment:
+                xb = augment_batch(xb, tf.stack([self._seed + 1, position]), **options)
+            self._position.assign_add(1)
+            return xb, yb
+
+        def step(xb, yb):
             with tf.GradientTape() as tape:
-                probs = model(x, training=True)
-                loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, probs))
+                probs = model(xb, training=True)
+                loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(yb, probs))
             grads = tape.gradient(loss, variables)
             optimizer.apply(grads, variables)
             pred = tf.argmax(probs, axis=-1, output_type=tf.int32)
-            acc = tf.reduce_mean(tf.cast(tf.equal(pred, tf.cast(y, tf.int32)), tf.float32))
+            acc = tf.reduce_mean(tf.cast(tf.equal(pred, yb), tf.float32))
             return tf.cast(loss, tf.float32), acc
 
         if jit:
             step = tf.function(step, jit_compile=True)
 
-        def run(iterator, k):
+        def run(k):
             losses = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
             accs = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
             for i in tf.range(k):
-                x, y = next(iterator)
-                loss, acc = step(x, y)
+                xb, yb = next_batch()
+                loss, acc = step(xb, yb)
                 losses = losses.write(i, loss)
                 accs = accs.write(i, acc)
                 if not tf.math.is_finite(loss):
                     break
             return losses.stack(), accs.stack()
 
-        def correct(x, y):
-            probs = model(x, training=False)
+        def correct(xb, yb):
+            probs = model(xb, training=False)
             pred = tf.argmax(probs, axis=-1, output_type=tf.int32)
-            return tf.reduce_sum(tf.cast(tf.equal(pred, y), tf.int32))
+            return tf.reduce_sum(tf.cast(tf.equal(pred, yb), tf.int32))
 
         self._run = tf.function(run)
         self._correct = tf.function(correct)
 
-    def trace(self, iterator, x_val, y_val):
+    def start(self, seed):
+        """Begin a run's data stream: batches from epoch 0, seeded by ``seed``."""
+        self._seed.assign(int(seed))
+        self._position.assign(0)
+
+    def trace(self, x_val, y_val):
         """Trace and instantiate both functions without training (zero steps)."""
         import tensorflow as tf
 
-        self._run(iterator, tf.constant(0))
+        self._run(tf.constant(0))
         self._correct(x_val, y_val)
 
-    def run(self, iterator, k):
+    def run(self, k):
         """Train k steps; returns (losses, accuracies) as numpy arrays (shorter on NaN)."""
         import tensorflow as tf
 
-        losses, accs = self._run(iterator, tf.constant(int(k)))
+        losses, accs = self._run(tf.constant(int(k)))
         return losses.numpy(), accs.numpy()
 
     def accuracy(self, val_batches, total):
@@ -453,13 +489,6 @@ class SurrogateEvaluator:
             self._cache["tensors"] = (x, y, val, len(ds.x_val))
         return self._cache["tensors"]
 
-    def _pipeline(self, seed):
-        from deap_nos.data import train_pipeline
-
-        x, y, _, _ = self._tensors()
-        return train_pipeline(x, y, self.batch_size, seed, augment=self.augment,
-                              augment_options=self.augment_options)
-
     # -- evaluation --------------------------------------------------------------------
     def __call__(self, genome):
         """Evaluate ``genome``; returns an :class:`Evaluation` (fitness, + ``info``)."""
@@ -515,16 +544,18 @@ class SurrogateEvaluator:
             opt = factory(genome, **kwargs)
         opt.build(model.trainable_variables)
         initial = model.get_weights()
-        trainer = _Trainer(model, opt, jit=bool(self.jit))
+        x_train, y_train, _, _ = self._tensors()
+        trainer = _Trainer(model, opt, x_train, y_train, self.batch_size,
+                           augment=bool(self.augment), augment_options=self.augment_options,
+                           jit=bool(self.jit))
         timing["build"] += time.perf_counter() - t
 
         t = time.perf_counter()
-        pipeline = self._pipeline(seed)
-        trainer.trace(iter(pipeline), *val_batches[0])
+        trainer.trace(*val_batches[0])
         timing["trace"] += time.perf_counter() - t
 
         # Stage 1: learning-rate sweep.
-        best = self._sweep(trainer, pipeline, initial, rates, info)
+        best = self._sweep(trainer, seed, initial, rates, info)
         info["lr"] = best
 
         # Stage 2: training at the best learning rate, `repeats` times.
@@ -544,13 +575,14 @@ class SurrogateEvaluator:
         info["runs"] = fits
         return float(np.mean(fits)) if self.aggregate == "mean" else float(np.min(fits))
 
-    def _start_run(self, trainer, weights, lr):
-        """Restore weights, zero the optimizer state, set the peak learning rate."""
+    def _start_run(self, trainer, weights, lr, seed):
+        """Restore weights, zero the optimizer state, set the peak lr, restart the data."""
+        trainer.start(seed)
         trainer.model.set_weights(weights)
         _reset_optimizer(trainer.optimizer)
         trainer.optimizer.learning_rate = float(lr)
 
-    def _sweep(self, trainer, pipeline, initial, rates, info):
+    def _sweep(self, trainer, seed, initial, rates, info):
         """Stage 1: the quick check, then the rest; returns the best learning rate."""
         results = info["sweep"]
 
@@ -558,14 +590,13 @@ class SurrogateEvaluator:
 
         def try_rate(lr):
             t = time.perf_counter()
-            self._start_run(trainer, initial, lr)
+            self._start_run(trainer, initial, lr, seed)
             if self.sweep_steps == 0:
                 results.append({"lr": lr, "train_acc": None, "loss": None, "finite": True})
                 return
-            iterator = iter(pipeline)
             t1 = time.perf_counter()
             timing["restore"] += t1 - t
-            losses, accs = trainer.run(iterator, self.sweep_steps)
+            losses, accs = trainer.run(self.sweep_steps)
             timing["step_sweep"] += time.perf_counter() - t1
             finite = bool(len(losses) == self.sweep_steps and np.isfinite(losses).all())
             results.append({
@@ -613,8 +644,7 @@ class SurrogateEvaluator:
         """Stage 2, one run: returns its best validation accuracy or raises _Failure."""
         timing = info["timing"]
         t = time.perf_counter()
-        self._start_run(trainer, weights, lr)
-        iterator = iter(self._pipeline(seed))
+        self._start_run(trainer, weights, lr, seed)
         timing["restore"] += time.perf_counter() - t
         curve = {"step": [], "train_loss": [], "train_acc": [], "val_acc": []}
         info["curves"].append(curve)
@@ -622,7 +652,7 @@ class SurrogateEvaluator:
         while done < self.steps:
             k = min(int(self.eval_every), int(self.steps) - done)
             t = time.perf_counter()
-            losses, accs = trainer.run(iterator, k)
+            losses, accs = trainer.run(k)
             timing["step_train"] += time.perf_counter() - t
             if len(losses) < k or not np.isfinite(losses).all():
                 bad = done + len(losses)

@@ -4,10 +4,17 @@ Every evaluation of a run is one JSON line of the log (``evaluations.log`` in th
 folder)::
 
     {"n": 12, "step": 2, "key": "...", "fitness": [0.71], "time": 3.2, "failed": false,
-     "stage": "done", "reason": null, "equation": "adam: div(m_hat, sqrt(v_hat))"}
+     "stage": "done", "reason": null, "equation": "adam: div(m_hat, sqrt(v_hat))",
+     "phase": "eaParticle"}
 
-The log is append-only; a resumed run truncates it to the length recorded in the
-checkpoint, so each evaluation appears exactly once. :func:`read_log` reads it back.
+``phase`` names who asked for the evaluation: ``"eaParticle"``, ``"eaRegularized"``,
+``"initial_population"``, or ``"initial_population:screen"`` for a screening
+evaluator's result (not a fitness of ``toolbox.evaluate``). ``n`` counts the run's
+distinct evaluations of that kind.
+
+The log is append-only and shared by the phases of a run folder; a resumed run
+truncates it to the length recorded in the checkpoint, so each evaluation appears
+exactly once. :func:`read_log` reads it back.
 """
 import json
 import math
@@ -29,7 +36,7 @@ def _jsonable(value):
         return str(value)
 
 
-def log_record(n, step, key, individual, evaluation):
+def log_record(n, step, key, individual, evaluation, phase=None):
     """The log entry of one evaluation (a dict of JSON-friendly values)."""
     info = getattr(evaluation, "info", None) or {}
     return {"n": n, "step": step, "key": str(key),
@@ -37,7 +44,7 @@ def log_record(n, step, key, individual, evaluation):
             "time": _jsonable(info.get("time")),
             "failed": bool(info.get("failed", False)),
             "stage": info.get("stage"), "reason": info.get("reason"),
-            "equation": str(individual)}
+            "equation": str(individual), "phase": phase}
 
 
 class EvaluationLog:

@@ -1,11 +1,14 @@
 """Tests of deap_nos.algorithms with toy individuals (lists of ints)."""
 import math
+import os
+import pickle
 import random
 
 import numpy
 import pytest
 from deap import base, creator, tools
 
+from deap_nos import checkpoint as ckpt
 from deap_nos.algorithms import (any_failure, eaParticle, eaRegularized, eliminate,
                                  genome_key, initial_population, stage1_failed)
 from deap_nos.checkpoint import CheckpointError
@@ -341,3 +344,154 @@ def test_eliminate_bad_stage():
         eliminate([creator.ToyIndividual([1])], [(toy_evaluate,)])
     with pytest.raises(NOSError):
         eliminate([creator.ToyIndividual([1])], [(toy_evaluate, 0)])
+
+
+# ------------------------------------------- initial phase: checkpoint, resume, cache
+def two_phase(toolbox, run=None, resume=None, n=4, factor=6, checkpoint_every=None):
+    """initial_population then eaParticle in one run folder; a comparable result."""
+    random.seed(21)
+    numpy.random.seed(21)
+    pop = initial_population(toolbox, n, factor=factor, checkpoint=run, resume=resume,
+                             checkpoint_every=checkpoint_every)
+    hof = tools.HallOfFame(4)
+    pop, logbook = eaParticle(pop, toolbox, nsteps=2, nmut=3, stats=make_stats(),
+                              halloffame=hof, verbose=False, checkpoint=run,
+                              resume=resume, checkpoint_every=checkpoint_every)
+    return (str(logbook), [(list(i), i.fitness.values) for i in hof],
+            [list(i) for i in pop], random.random())
+
+
+def test_initial_population_checkpoint_shares_cache(tmp_path):
+    straight = two_phase(make_toolbox())
+    counting = Counting()
+    run = tmp_path / "run"
+    assert two_phase(make_toolbox(evaluate=counting), run) == straight
+    assert all(v == 1 for v in counting.calls.values())   # none evaluated twice
+    log = read_log(run / "evaluations.log")
+    assert [e["phase"] for e in log[:24]] == ["initial_population"] * 24
+    assert {e["phase"] for e in log[24:]} == {"eaParticle"}
+    assert sorted(e["key"] for e in log) == sorted(counting.calls)
+    assert set(ckpt.read_cache(run)) == set(counting.calls)
+    # the initial phase kept the best 4 with their fitness: eaParticle's step 0 is free
+    state = ckpt.load(run / "checkpoint.pkl")
+    assert state["finished"]
+    assert pickle.loads(state["snapshot"])["logbook"][0]["evals"] == 0
+
+
+class Interrupt(Exception):
+    pass
+
+
+class Bomb:
+    """toy_evaluate that raises after `after` calls (an interrupted run)."""
+
+    def __init__(self, after):
+        self.after, self.calls = after, []
+
+    def __call__(self, ind):
+        if len(self.calls) >= self.after:
+            raise Interrupt()
+        self.calls.append(genome_key(ind))
+        return toy_evaluate(ind)
+
+
+def committed_cache(run):
+    """The cache entries the newest checkpoint of a run folder commits."""
+    name = "checkpoint.pkl" if os.path.exists(run / "checkpoint.pkl") else "initial.pkl"
+    return ckpt.read_cache(run, ckpt.load(run / name)["cache_offset"])
+
+
+@pytest.mark.parametrize("after", [0, 7, 23, 24, 30])
+def test_two_phase_interrupt_and_resume_equals_straight(tmp_path, after):
+    straight = two_phase(make_toolbox())
+    run = tmp_path / "run"
+    bomb = Bomb(after)
+    with pytest.raises(Interrupt):
+        two_phase(make_toolbox(evaluate=bomb), run, checkpoint_every=5)
+    committed = set(committed_cache(run))
+    assert committed <= set(bomb.calls) and len(bomb.calls) - len(committed) < 5
+    counting = Counting()
+    random.seed(999)                      # resume restores the RNG states itself
+    assert two_phase(make_toolbox(evaluate=counting), resume=run,
+                     checkpoint_every=5) == straight
+    assert not set(counting.calls) & committed           # nothing committed re-run
+    log = read_log(run / "evaluations.log")
+    assert len(log) == len({e["key"] for e in log}) == len(set(bomb.calls)
+                                                         | set(counting.calls))
+
+
+def test_initial_population_resume_finished_returns_stored(tmp_path):
+    run = tmp_path / "run"
+    straight = two_phase(make_toolbox(), run)
+    size = os.path.getsize(run / "cache.pkl")
+    calls = []
+    random.seed(5)
+    again = initial_population(make_toolbox(evaluate=calls.append), 4, factor=6,
+                               resume=run)
+    assert calls == [] and len(again) == 4
+    assert os.path.getsize(run / "cache.pkl") == size   # the later phase's cache kept
+    assert two_phase(make_toolbox(evaluate=calls.append), resume=run) == straight
+    assert calls == []
+
+
+def test_resume_needs_finished_initial_phase(tmp_path):
+    run = tmp_path / "run"
+    with pytest.raises(Interrupt):
+        initial_population(make_toolbox(evaluate=Bomb(8)), 4, factor=6, checkpoint=run)
+    with pytest.raises(CheckpointError, match="did not finish"):
+        eaParticle(seeded_population(1), make_toolbox(), 1, 1, verbose=False,
+                   resume=run)
+    with pytest.raises(CheckpointError, match="n=4"):
+        initial_population(make_toolbox(), 5, factor=6, resume=run)
+    # a resume of a folder where the phase never checkpointed starts it
+    fresh = initial_population(make_toolbox(), 2, factor=2, resume=tmp_path / "new")
+    assert len(fresh) == 2 and os.path.exists(tmp_path / "new" / "initial.pkl")
+
+
+def test_screening_results_are_not_fitness_cache(tmp_path):
+    run = tmp_path / "run"
+    random.seed(0)
+
+    def screen(ind):
+        return (float(sum(ind)),)
+    best = initial_population(make_toolbox(), 2, factor=4, evaluate=screen,
+                              checkpoint=run)
+    assert all(not i.fitness.valid for i in best)
+    assert ckpt.read_cache(run) == {}                      # nothing from toolbox.evaluate
+    assert len(ckpt.read_cache(run, namespace="screen")) == 8
+    counting = Counting()
+    eaParticle(best, make_toolbox(evaluate=counting), 1, 2, verbose=False,
+               checkpoint=run)
+    assert all(genome_key(i) in counting.calls for i in best)
+    phases = [e["phase"] for e in read_log(run / "evaluations.log")]
+    assert phases[:8] == ["initial_population:screen"] * 8
+
+
+def test_cache_file_torn_tail_and_append_only(tmp_path):
+    run = tmp_path / "run"
+    with pytest.raises(Interrupt):
+        two_phase(make_toolbox(evaluate=Bomb(12)), run, checkpoint_every=5)
+    state = ckpt.load(run / "initial.pkl")
+    with open(run / "cache.pkl", "ab") as stream:
+        stream.write(b"\x80\x05torn")                      # killed mid-append
+    assert len(ckpt.read_cache(run)) == 10                 # tail ignored
+    assert len(ckpt.read_cache(run, state["cache_offset"])) == 10
+    assert two_phase(make_toolbox(), resume=run, checkpoint_every=5) == \
+        two_phase(make_toolbox())
+
+
+def test_format1_checkpoint_still_resumes(tmp_path):
+    run = tmp_path / "run"
+    with pytest.raises(Interrupt):
+        eaParticle(seeded_population(3), make_toolbox(evaluate=Bomb(9)), 2, 3,
+                   verbose=False, checkpoint=run, checkpoint_every=2)
+    state = ckpt.load(run / "checkpoint.pkl")
+    state["cache"] = ckpt.read_cache(run, state.pop("cache_offset"))
+    state["format"] = 1
+    ckpt.save(run / "checkpoint.pkl", state)
+    os.remove(run / "cache.pkl")
+    resumed = eaParticle(seeded_population(0), make_toolbox(), 2, 3, verbose=False,
+                         resume=run)[1]
+    straight = eaParticle(seeded_population(3), make_toolbox(), 2, 3, verbose=False)[1]
+    assert str(resumed) == str(straight)
+    assert len(ckpt.read_cache(run)) == sum(straight.select("evals"))

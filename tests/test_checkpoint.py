@@ -195,7 +195,7 @@ def test_sigkill_mid_step_and_resume(tmp_path):
     proc.wait()
     assert not (tmp_path / "killed.pkl").exists()      # it did not finish
     state = ckpt.load(run / "checkpoint.pkl")
-    cached = set(state["cache"])
+    cached = set(ckpt.read_cache(run, state["cache_offset"]))
     killed_keys = _lines(tmp_path / "killed.txt")
     assert 0 < len(cached) < total and cached <= set(killed_keys)
     snapshot = pickle.loads(state["snapshot"])
@@ -213,5 +213,117 @@ def test_sigkill_mid_step_and_resume(tmp_path):
     assert len(resumed_keys) == total - len(cached)
     assert set(resumed_keys) | cached == set(straight_keys)
     assert not set(resumed_keys) & cached
+    log = read_log(run / "evaluations.log")
+    assert sorted(e["key"] for e in log) == sorted(straight_keys)
+
+
+# ------------------------------------- real SIGKILL of a two-phase search script
+TWO_PHASE = textwrap.dedent("""
+    import pickle, random, sys, time
+    import numpy
+    from deap import base, creator, tools
+    sys.path.insert(0, {repo!r})
+    from deap_nos.algorithms import eaParticle, genome_key, initial_population
+    from deap_nos.evaluation import Evaluation
+
+    creator.create("F", base.Fitness, weights=(1.0,))
+    creator.create("I", list, fitness=creator.F)
+    mode, marker, out, run = sys.argv[1:5]
+
+    def individual():
+        return creator.I(random.randrange(10) for _ in range(8))
+
+    def mutate(ind):
+        i = random.randrange(len(ind))
+        ind[i] = int(numpy.random.randint(10))
+        return (ind,)
+
+    def evaluate(ind):
+        with open(marker, "a") as f:
+            f.write(genome_key(ind) + "\\n")
+        time.sleep(0.01)
+        total = sum(ind)
+        if total % 7 == 0:
+            return Evaluation.failure("degenerate", "integrity")
+        return (sum(v * (i + 1) for i, v in enumerate(ind)) % 97 / 97.0,)
+
+    tb = base.Toolbox()
+    tb.register("individual", individual)
+    tb.register("mutate", mutate)
+    tb.register("evaluate", evaluate)
+    kw = {{}} if mode == "straight" else {{"checkpoint": run}}
+    if mode == "resume":
+        kw = {{"resume": run}}
+    pop = initial_population(tb, 5, factor=8, seed=4, checkpoint_every=4, **kw)
+    hof = tools.HallOfFame(6)
+    stats = tools.Statistics(lambda ind: ind.fitness.values[0])
+    stats.register("max", max)
+    pop, log = eaParticle(pop, tb, nsteps=3, nmut=4, stats=stats, halloffame=hof,
+                          verbose=False, checkpoint_every=3, **kw)
+    with open(out, "wb") as f:
+        pickle.dump((str(log), [(list(i), i.fitness.values) for i in hof],
+                     [list(i) for i in pop], random.random()), f)
+""")
+
+
+def _launch(tmp, mode, wait=True):
+    script = tmp / "run.py"
+    if not script.exists():
+        script.write_text(TWO_PHASE.format(repo=REPO))
+    args = [sys.executable, str(script), mode, str(tmp / f"{mode}.txt"),
+            str(tmp / f"{mode}.pkl"), str(tmp / "run")]
+    if wait:
+        return subprocess.run(args, check=True, timeout=120)
+    return subprocess.Popen(args)
+
+
+@pytest.fixture(scope="module")
+def two_phase_straight(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("straight")
+    _launch(tmp, "straight")
+    keys = _lines(tmp / "straight.txt")
+    assert len(keys) == len(set(keys)) > 60
+    with open(tmp / "straight.pkl", "rb") as f:
+        return keys, pickle.load(f)
+
+
+@pytest.mark.parametrize("kill_after", [0, 17, 55])
+def test_sigkill_two_phase_and_resume(tmp_path, kill_after, two_phase_straight):
+    """Killed before, inside the initial phase or inside eaParticle; the same script
+    rerun with resume= on both calls ends like a straight run, re-evaluating only
+    what no checkpoint had committed."""
+    straight_keys, expected = two_phase_straight
+    run = tmp_path / "run"
+
+    def launch(mode, wait=True):
+        return _launch(tmp_path, mode, wait)
+
+    proc = launch("killed", wait=False)
+    deadline = time.time() + 60
+    while len(_lines(tmp_path / "killed.txt")) < kill_after and time.time() < deadline:
+        time.sleep(0.002)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (tmp_path / "killed.pkl").exists()
+    if (run / "checkpoint.pkl").exists():
+        state = ckpt.load(run / "checkpoint.pkl")
+    elif (run / "initial.pkl").exists():
+        state = ckpt.load(run / "initial.pkl")
+    else:
+        state = {"cache_offset": 0}            # killed before the first checkpoint
+    cached = set(ckpt.read_cache(run, state["cache_offset"]))
+    assert cached <= set(_lines(tmp_path / "killed.txt"))
+    if kill_after == 17:
+        assert state["algorithm"] == "initial_population" and not state["finished"]
+        assert 0 < len(cached) < 40
+    if kill_after == 55:
+        assert state["algorithm"] == "eaParticle" and len(cached) >= 40
+
+    launch("resume")
+    with open(tmp_path / "resume.pkl", "rb") as f:
+        assert pickle.load(f) == expected     # logbook, hof, particles, RNG after
+    resumed_keys = _lines(tmp_path / "resume.txt")
+    assert len(resumed_keys) == len(straight_keys) - len(cached)
+    assert set(resumed_keys) | cached == set(straight_keys)
     log = read_log(run / "evaluations.log")
     assert sorted(e["key"] for e in log) == sorted(straight_keys)

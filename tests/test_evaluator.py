@@ -203,3 +203,29 @@ def test_graph_optimizer_adam_like_beats_constant():
     const = ev(nos.parse("one", space))
     assert const.failed and const[0] == FAILED_FITNESS
     assert "sweep" in const.reason
+
+
+def test_augmented_training_runs_and_replays():
+    ev = tiny(optimizer_factory=adam_factory, augment=True, base=8, steps=60, repeats=1,
+              augment_options={"pad": 2, "cutout": 4}, lr_grid=(0.03,), quick_rates=(),
+              sweep_gate_acc=0.0, min_train_acc=0.0)
+    first = ev("aug")
+    assert not first.failed and 0.0 <= first[0] <= 1.0, first.info
+    assert first.info["curves"][0]["train_acc"][-1] > 0.25  # it learns despite augmentation
+    assert len(first.info["sweep"]) == 1 and first.info["lr"] == 0.03
+    assert tuple(ev("aug")) == tuple(first)
+
+
+@pytest.mark.slow
+def test_same_fitness_in_another_process():
+    import os
+    import subprocess
+    import sys
+
+    code = ("import pickle, sys; sys.path.insert(0, 'tests'); import test_evaluator as t; "
+            "print(repr(t.tiny(optimizer_factory=t.adam_factory, seed=11)('proc')[0]))")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                         text=True, check=True, env=dict(os.environ, PYTHONPATH=root))
+    here = tiny(optimizer_factory=adam_factory, seed=11)("proc")[0]
+    assert float(out.stdout.strip().splitlines()[-1]) == here

@@ -17,7 +17,9 @@ from deap_nos.backend import NumpyBackend  # noqa: E402
 from deap_nos.errors import NOSError, UnknownNameError  # noqa: E402
 from deap_nos.keras import ADES, GraphOptimizer  # noqa: E402
 
-T, WARMUP, HOLD, STEPS, LR = 60, 6, 4, 60, 0.01
+# T > STEPS: Opt4 divides by clip(2, atan(a13)·e^v̂), and a13 = 0 at t = T − 1 exactly, where
+# its update is qh_v·1e7 and float rounding decides everything; stop short of that step.
+T, WARMUP, HOLD, STEPS, LR = 64, 6, 4, 60, 0.01
 EPS = 1e-7
 
 
@@ -256,19 +258,20 @@ def test_optimizer_kinds():
 
 # ---------------------------------------------------------------------- model.fit
 #: peak learning rate per optimizer: normalised updates (Adam-like, sign) take small
-#: rates, momentum-of-gradient updates (QHM-like, most discovered ones) SGD-sized rates.
-FIT_LR = {"AdamSpace": 0.02, "Sign": 0.02, "A1": 0.5, "A2": 0.5, "A3": 0.5, "A4": 0.5,
-          "A5": 0.5, "Opt10": 2.0, "Opt101": 2.0, "PowerSign-ld": 0.3, "AddSign-ld": 0.3}
-FIT_LR.update({f"LR{i}": 0.02 for i in range(1, 10)})
-FIT_ACCURACY = 0.9
-EPOCHS, BATCH, N = 6, 32, 480
+#: rates; momentum-of-gradient updates (QHM-like: most discovered ones) SGD-sized rates.
+#: (Opt4 diverges at 1.0 on this problem: its denominator min(2, atan(a13)·e^v̂) shrinks.)
+FIT_LR = {"AdamSpace": 0.05, "Sign": 0.05, "Opt4": 0.1}
+FIT_LR.update({f"LR{i}": 0.05 for i in range(1, 10)})   # keras Adam on the LR schedules
+DEFAULT_FIT_LR = 0.3
+FIT_ACCURACY = 0.93        # logistic regression reaches 0.984 on these blobs; chance 1/3
+EPOCHS, BATCH, N = 2, 32, 960
 
 
 @pytest.fixture(scope="module")
 def blobs():
     """Three Gaussian blobs in 8 dimensions (chance: 1/3), standardised."""
     rng = np.random.default_rng(7)
-    centres = rng.normal(size=(3, 8)) * 1.2
+    centres = rng.normal(size=(3, 8)) * 2.0
     y = rng.integers(0, 3, size=N)
     x = centres[y] + rng.normal(size=(N, 8))
     x = (x - x.mean(0)) / x.std(0)
@@ -277,13 +280,18 @@ def blobs():
 
 @pytest.mark.parametrize("name", zoo.names())
 def test_fit_reaches_accuracy(name, blobs):
+    """60 steps of model.fit (one-cycle over the run) reach FIT_ACCURACY with every entry."""
     x, y = blobs
     keras.utils.set_random_seed(1)
     model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="tanh"),
                               keras.layers.Dense(3, activation="softmax")])
     total = EPOCHS * (N // BATCH)
-    opt = zoo.optimizer(name, learning_rate=FIT_LR.get(name, 0.3), total_steps=total)
-    model.compile(opt, "sparse_categorical_crossentropy", metrics=["accuracy"])
+    # Same math as the default XLA-fused update (checked above against numpy and the
+    # hand-written equations); unfused here only to spare an XLA compile per test.
+    extra = {"jit_update": False} if zoo.entry(name).kind == "genome" else {}
+    opt = zoo.optimizer(name, learning_rate=FIT_LR.get(name, DEFAULT_FIT_LR),
+                        total_steps=total, **extra)
+    model.compile(opt, "sparse_categorical_crossentropy", jit_compile=False)
     model.fit(x, y, batch_size=BATCH, epochs=EPOCHS, verbose=0, shuffle=False)
-    _, acc = model.evaluate(x, y, verbose=0)
+    acc = np.mean(np.argmax(np.asarray(model(x)), axis=1) == y)
     assert acc >= FIT_ACCURACY, f"{name}: accuracy {acc:.3f} < {FIT_ACCURACY}"

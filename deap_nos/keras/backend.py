@@ -18,7 +18,33 @@ from keras import ops
 
 from ..backend import EPS
 
-__all__ = ["KerasBackend", "bessel_i1e"]
+__all__ = ["KerasBackend", "bessel_i1e", "bessel_i1e_poly"]
+
+# Abramowitz & Stegun 9.8.3 / 9.8.4: I1(x)/x on |x| <= 3.75 (t = x/3.75, in t²) and
+# √x·e^(−x)·I1(x) on x >= 3.75 (in 3.75/x); relative error < 3e-7 against scipy's i1e.
+_I1_SMALL = (0.5, 0.87890594, 0.51498869, 0.15084934, 0.02658733, 0.00301532, 0.00032411)
+_I1_LARGE = (0.39894228, -0.03988024, -0.00362018, 0.00163801, -0.01031555, 0.02282967,
+             -0.02895312, 0.01787654, -0.00420059)
+
+
+def _horner(coefficients, x):
+    acc = coefficients[-1]
+    for c in reversed(coefficients[:-1]):
+        acc = acc * x + c
+    return acc
+
+
+def bessel_i1e_poly(x):
+    """``i1e`` from polynomials in ``keras.ops`` only (Abramowitz & Stegun 9.8.3–9.8.4).
+
+    Inside an XLA cluster this fuses with its neighbours and costs about half of XLA's
+    own ``BesselI1e`` (two Chebyshev series, both evaluated); relative error < 3e-7.
+    """
+    ax = ops.abs(x)
+    small = x * _horner(_I1_SMALL, ops.square(x / 3.75)) * ops.exp(-ax)
+    big = ops.maximum(ax, 3.75)
+    large = ops.sign(x) * _horner(_I1_LARGE, 3.75 / big) / ops.sqrt(big)
+    return ops.where(ax < 3.75, small, large)
 
 
 def bessel_i1e(x):
@@ -53,6 +79,9 @@ class KerasBackend:
     ----------
     dtype : str
         Float dtype of ``cast`` (the variable's dtype; default ``keras.backend.floatx()``).
+    xla : bool
+        The namespace runs inside an XLA cluster: use forms that fuse well there
+        (``bessel_i1e`` as polynomials).
     seed : int or None
         Seed of the generator that the dropout operations (``drop50`` ...) draw from.
         The generator (a Keras ``SeedGenerator``, which holds a variable) is created here,
@@ -86,10 +115,10 @@ class KerasBackend:
     erf = staticmethod(ops.erf)
     erfc = staticmethod(ops.erfc)
     sigmoid = staticmethod(ops.sigmoid)
-    bessel_i1e = staticmethod(bessel_i1e)
 
-    def __init__(self, dtype=None, seed=None):
+    def __init__(self, dtype=None, seed=None, xla=False):
         self.dtype = dtype or keras.backend.floatx()
+        self.xla = bool(xla)
         self.batch_axes = 0
         self._seed = seed
         self._generator = None
@@ -99,6 +128,10 @@ class KerasBackend:
         if self._generator is None:
             self._generator = keras.random.SeedGenerator(self._seed)
         return self._generator
+
+    def bessel_i1e(self, x):
+        """The backend's own ``i1e``; the fusable polynomial form when compiled by XLA."""
+        return bessel_i1e_poly(x) if self.xla else bessel_i1e(x)
 
     @staticmethod
     def softplus(x):

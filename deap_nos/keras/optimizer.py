@@ -12,8 +12,11 @@ averages, one tensor per state-saving node, ``μ`` for the momentum forms), and
 with ``t`` = ``iterations`` (0-based) and ``lr_t`` = peak · one_cycle(t). The update
 forms, the sign flip, the momentum cycle and the decay functions (at ``t`` over
 ``total_steps``) all live in the program; nothing of the genome is looked at in Python
-at run time beyond the traced arithmetic.
+at run time beyond the traced arithmetic. On TensorFlow the per-weight math runs in one
+XLA-compiled function (``jit_update=True``), so its element-wise operations fuse.
 """
+import numbers
+
 import keras
 from keras import ops
 
@@ -26,6 +29,13 @@ from .schedules import _as_genome
 __all__ = ["GraphOptimizer", "ADES", "default_warmup"]
 
 _DROPOUT_OPS = frozenset({"drop50", "drop30", "drop10"})
+
+
+def _as_lr(learning_rate):
+    """Keras wants a Python float (or a schedule): accept ints and numpy scalars too."""
+    if isinstance(learning_rate, numbers.Real) and not isinstance(learning_rate, bool):
+        return float(learning_rate)
+    return learning_rate
 
 
 def default_warmup(total_steps):
@@ -49,6 +59,33 @@ def _check_schedule_args(total_steps, warmup_steps, hold_steps, momentum_schedul
     if nesterov not in ("default", "authors"):
         raise NOSError(f"nesterov is 'default' (w ← w + m·μ − lr·u) or 'authors' "
                        f"(w ← w + μ − lr·u); got {nesterov!r}")
+
+
+class _Runtime:
+    """Untracked holder of the per-weight math, XLA-compiled on TensorFlow when asked.
+
+    ``fused(g, state, w, t, lr) -> (delta, new_state)`` is the program's pure update in
+    one ``tf.function(jit_compile=True)``: XLA fuses the graph's element-wise operations
+    into a few kernels instead of one TensorFlow op (and one pass over memory) each.
+    """
+
+    def __init__(self, program, names, jit):
+        self.fused = None
+        if jit and keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            def fused(g, state, w, t, lr):
+                delta, new = program.update(g, dict(zip(names, state)), w, step=t, lr=lr)
+                return delta, tuple(new[n] for n in names)
+
+            compiled = tf.function(fused, jit_compile=True, autograph=False)
+
+            def call(g, state, w, t, lr):
+                as_tensor = tf.convert_to_tensor
+                return compiled(as_tensor(g), tuple(as_tensor(s) for s in state),
+                                as_tensor(w), as_tensor(t), as_tensor(lr))
+
+            self.fused = call
 
 
 @keras.saving.register_keras_serializable(package="deap_nos")
@@ -91,6 +128,11 @@ class GraphOptimizer(keras.optimizers.Optimizer):
     one_cycle : bool
         Apply the one-cycle factor inside (default). False: ``learning_rate`` is the
         learning rate at every step (e.g. a :class:`~deap_nos.keras.FactorSchedule`).
+    jit_update : bool
+        On TensorFlow, run each weight's update math in one XLA-compiled function, so the
+        graph's element-wise operations fuse (default; about Adam's cost, see
+        benchmarks/RESULTS_keras.md). Costs one XLA compile per distinct weight shape at
+        the first trace. False: plain TensorFlow ops.
     **kwargs
         Any ``keras.optimizers.Optimizer`` argument (``clipnorm``, ``name``, ...). Weight
         decay, if set, is applied by Keras with the peak learning rate.
@@ -98,10 +140,9 @@ class GraphOptimizer(keras.optimizers.Optimizer):
 
     def __init__(self, genome, learning_rate=1e-3, total_steps=1000, warmup_steps=None,
                  hold_steps=0, momentum_schedule="cycle", nesterov="default", space=None,
-                 seed=None, one_cycle=True, name="graph_optimizer", **kwargs):
-        if isinstance(learning_rate, int) and not isinstance(learning_rate, bool):
-            learning_rate = float(learning_rate)
-        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+                 seed=None, one_cycle=True, jit_update=True, name="graph_optimizer",
+                 **kwargs):
+        super().__init__(learning_rate=_as_lr(learning_rate), name=name, **kwargs)
         warmup_steps = default_warmup(total_steps) if warmup_steps is None else warmup_steps
         _check_schedule_args(total_steps, warmup_steps, hold_steps, momentum_schedule,
                              nesterov)
@@ -115,12 +156,14 @@ class GraphOptimizer(keras.optimizers.Optimizer):
         self.nesterov = nesterov
         self.seed = seed
         self.one_cycle = bool(one_cycle)
-        self._ns = KerasBackend(seed=seed)
+        self.jit_update = bool(jit_update) and keras.backend.backend() == "tensorflow"
+        self._ns = KerasBackend(seed=seed, xla=self.jit_update)
         self.program = compile_program(
             self.genome, self._ns, space, total_steps=self.total_steps,
             warmup_steps=self.warmup_steps, hold_steps=self.hold_steps,
             momentum_schedule=self.momentum_schedule, nesterov=nesterov)
         self.state_names = tuple(self.program.state_names())
+        self._runtime = _Runtime(self.program, self.state_names, self.jit_update)
 
     # ------------------------------------------------------------------ state
     def build(self, var_list):
@@ -131,11 +174,8 @@ class GraphOptimizer(keras.optimizers.Optimizer):
         if self.seed is not None or any(self.genome.nodes[i].op in _DROPOUT_OPS
                                         for i in self.program.order):
             self._ns.make_generator()   # variables must be created outside the trace
-        slots = self.add_optimizer_variables(var_list, list(self.state_names)) \
-            if self.state_names else ()
-        if len(self.state_names) == 1:
-            slots = (slots,)
-        self._slots = list(slots)
+        names = list(self.state_names)
+        self._slots = list(self.add_optimizer_variables(var_list, names)) if names else []
 
     def reset(self):
         """Zero every state variable and ``iterations``; keep the peak learning rate."""
@@ -145,33 +185,49 @@ class GraphOptimizer(keras.optimizers.Optimizer):
                 var.assign(ops.zeros(var.shape, dtype=var.dtype))
 
     # ------------------------------------------------------------------ math
-    def scheduled_learning_rate(self, learning_rate=None):
+    def scheduled_learning_rate(self, learning_rate=None, step=None):
         """``lr_t``: the peak times the one-cycle factor at ``t = iterations``."""
         lr = self.learning_rate if learning_rate is None else learning_rate
         if not self.one_cycle:
             return lr
-        t = ops.cast(self.iterations, "float32")
+        t = ops.cast(self.iterations, "float32") if step is None else step
         return lr * one_cycle(t, self.total_steps, self.warmup_steps, self.hold_steps,
                               self._ns)
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
-        # the one-cycle factor once per step, not once per variable
-        super()._backend_update_step(grads, trainable_variables,
-                                     self.scheduled_learning_rate(learning_rate))
+        # Read the step once per apply, not once per variable: the scalars derived from
+        # it (schedules, decays, bias corrections) are then identical subgraphs that
+        # grappler / XLA compute once, instead of after every variable's assignments.
+        step = ops.cast(self.iterations, "float32")
+        self._step = step
+        try:
+            super()._backend_update_step(grads, trainable_variables,
+                                         self.scheduled_learning_rate(learning_rate, step))
+        finally:
+            self._step = None
 
     def update_step(self, gradient, variable, learning_rate):
         """``delta, new = program.update(g, state, w, t, lr_t)``; assign ``new`` and ``w + delta``."""
         dtype = variable.dtype
+        step = getattr(self, "_step", None)
+        step = ops.cast(self.iterations if step is None else step, dtype)
         index = self._get_variable_index(variable)
         slots = [group[index] for group in self._slots]
         state = {name: ops.convert_to_tensor(slot)
                  for name, slot in zip(self.state_names, slots)}
-        delta, new = self.program.update(
-            ops.cast(gradient, dtype), state, ops.convert_to_tensor(variable),
-            step=ops.cast(self.iterations, dtype), lr=ops.cast(learning_rate, dtype))
+        delta, new = self._math(ops.cast(gradient, dtype), state,
+                                ops.convert_to_tensor(variable), step,
+                                ops.cast(learning_rate, dtype))
         for name, slot in zip(self.state_names, slots):
             self.assign(slot, new[name])
         self.assign_add(variable, delta)
+
+    def _math(self, g, state, w, t, lr):
+        runtime = self._runtime
+        if runtime.fused is None:
+            return self.program.update(g, state, w, step=t, lr=lr)
+        delta, new = runtime.fused(g, tuple(state[n] for n in self.state_names), w, t, lr)
+        return delta, dict(zip(self.state_names, new))
 
     # ------------------------------------------------------------------ config
     def get_config(self):
@@ -182,6 +238,7 @@ class GraphOptimizer(keras.optimizers.Optimizer):
             "total_steps": self.total_steps, "warmup_steps": self.warmup_steps,
             "hold_steps": self.hold_steps, "momentum_schedule": self.momentum_schedule,
             "nesterov": self.nesterov, "seed": self.seed, "one_cycle": self.one_cycle,
+            "jit_update": self.jit_update,
         })
         return config
 
@@ -215,9 +272,7 @@ class ADES(keras.optimizers.Optimizer):
 
     def __init__(self, beta_1=0.08922, beta_2=0.0891, learning_rate=1.0, name="ades",
                  **kwargs):
-        if isinstance(learning_rate, int) and not isinstance(learning_rate, bool):
-            learning_rate = float(learning_rate)
-        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        super().__init__(learning_rate=_as_lr(learning_rate), name=name, **kwargs)
         self.beta_1 = float(beta_1)
         self.beta_2 = float(beta_2)
 
