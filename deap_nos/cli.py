@@ -48,42 +48,41 @@ def _zoo_genome(name):
         return None
 
 
-def ensure_individual_class():
-    """``creator.FitnessNOS`` / ``creator.GraphIndividual`` (created once per process)."""
-    from deap import base, creator
+def make_evaluator(args, space=None, optimizer_factory=None):
+    """The evaluator named by ``--preset`` (plus ``--data``, ``--data-dir``, ``--seed``,
+    ``--train-steps``, ``--repeats``).
 
-    from .genome import OptimizerGraph
-    if not hasattr(creator, "GraphIndividual"):
-        creator.create("FitnessNOS", base.Fitness, weights=(1.0,))
-        creator.create("GraphIndividual", OptimizerGraph, fitness=creator.FitnessNOS)
-    return creator.GraphIndividual
-
-
-def make_toolbox(space, evaluate, workers=1, kinds=None):
-    """A DEAP toolbox for graph genomes: individual, mutate, evaluate, map."""
-    from deap import base
-
-    from .parallel import ProcessMap
-    from .variation import initGraph, mutGraph
-    individual = ensure_individual_class()
-    toolbox = base.Toolbox()
-    toolbox.register("individual", initGraph, individual, space)
-    toolbox.register("mutate", mutGraph, space=space, kinds=kinds)
-    toolbox.register("evaluate", evaluate)
-    if workers > 1:
-        toolbox.register("map", ProcessMap(workers))
-    return toolbox
-
-
-def make_evaluator(args, space=None):
-    """The surrogate evaluator named by ``--preset``/``--data``/``--data-dir``/``--seed``."""
+    ``cheap`` is the numpy softmax-regression evaluator on digits (no TensorFlow, ~0.1 s
+    a genome: for smoke tests of a setup); the others are the ConvNet surrogate.
+    """
+    if args.preset == "cheap":
+        if args.data != "default":
+            raise NOSError("--preset cheap trains on the embedded digits only; "
+                           "use --preset quick/paper/authors with --data cifar10")
+        from .cheap import DigitsEvaluator
+        steps = {"steps": args.train_steps} if args.train_steps else {}
+        return DigitsEvaluator(seed=args.seed, space=space, **steps)
     from .evaluator import SurrogateEvaluator
-    options = {"data": args.data, "seed": args.seed}
+    options = {"data": args.data, "seed": args.seed, "optimizer_factory": optimizer_factory}
     if args.data_dir:
         options["data_options"] = {"data_dir": args.data_dir}
     if getattr(args, "repeats", None):
         options["repeats"] = args.repeats
+    if args.train_steps:
+        options["steps"] = args.train_steps
+        options["stop_after"] = min(args.train_steps, _preset_value(args.preset, "stop_after"))
+        options["eval_every"] = min(args.train_steps, _preset_value(args.preset, "eval_every"))
     return SurrogateEvaluator.preset(args.preset, space=space, **options)
+
+
+def _preset_value(preset, key):
+    from .evaluator import PRESETS
+    return PRESETS[preset][key]
+
+
+def _evaluator_settings(evaluator):
+    settings = getattr(evaluator, "settings", None)
+    return settings() if callable(settings) else repr(evaluator)
 
 
 def _check_data(args):
@@ -102,6 +101,7 @@ def cmd_search(args):
 
     from . import algorithms
     from .space import SearchSpace
+    from .toolbox import make_toolbox
     if args.resume and not os.path.isdir(args.resume):
         raise NOSError(f"--resume {args.resume}: no such run folder")
     run_dir = args.resume or args.run_dir or os.path.join(
@@ -147,7 +147,8 @@ def _evaluate_baseline(toolbox, space, run_dir):
         with open(path, "rb") as stream:
             return pickle.load(stream)
     from .syntax import parse
-    adam = parse(ADAM, space, cls=ensure_individual_class())
+    from .toolbox import individual_class
+    adam = parse(ADAM, space, cls=individual_class())
     (result,) = list(toolbox.map(toolbox.evaluate, [adam]))
     adam.fitness.values = tuple(result)
     adam.info = getattr(result, "info", {})
@@ -164,7 +165,7 @@ def _close_map(toolbox):
 
 def _write_settings(run_dir, args, evaluator):
     settings = {k: v for k, v in vars(args).items() if k != "func"}
-    settings["evaluator"] = evaluator.settings()
+    settings["evaluator"] = _evaluator_settings(evaluator)
     with open(os.path.join(run_dir, "settings.json"), "w", encoding="utf-8") as stream:
         json.dump(settings, stream, indent=2, default=str)
 
@@ -224,21 +225,13 @@ def cmd_compare(args):
     """Train several optimizers with repeats and print a mean ± std table."""
     import numpy as np
 
-    from .evaluator import SurrogateEvaluator
-    from .keras.builtin import BuiltinFactory
     _check_data(args)
+    if args.preset == "cheap":
+        raise NOSError("compare trains Keras optimizers; use --preset quick, paper or authors")
     rows = []
     for spec in args.optimizers:
-        if spec.startswith("keras:"):
-            factory = BuiltinFactory(spec.split(":", 1)[1])
-            subject = spec
-        else:
-            factory, subject = None, load_genome(spec)
-        evaluator = SurrogateEvaluator.preset(
-            args.preset, data=args.data, seed=args.seed, repeats=args.repeats,
-            optimizer_factory=factory,
-            **({"data_options": {"data_dir": args.data_dir}} if args.data_dir else {}))
-        result = evaluator(subject)
+        factory, subject = _compare_subject(spec)
+        result = make_evaluator(args, optimizer_factory=factory)(subject)
         runs = result.info.get("runs") or [result[0]]
         if result.failed:
             rows.append((spec, float("nan"), float("nan"), result.info.get("lr"), result.reason))
@@ -258,6 +251,19 @@ def cmd_compare(args):
             for name, mean, std, lr, reason in rows:
                 s.write(f"{name},{mean},{std},{lr},{reason or ''}\n")
     return 0
+
+
+def _compare_subject(spec):
+    """(optimizer factory or None, what the evaluator is given) for one OPTIMIZER."""
+    from .keras.builtin import BuiltinFactory, ScheduleFactory
+    if spec.startswith("keras:"):
+        return BuiltinFactory(spec.split(":", 1)[1]), spec
+    if spec in {f"LR{k}" for k in range(1, 10)}:
+        return ScheduleFactory(spec), spec
+    if spec == "ADES":
+        raise NOSError("ADES has no learning rate to sweep; compare it with its own "
+                       "script (nos.zoo.optimizer('ADES'))")
+    return None, load_genome(spec)
 
 
 def _comparison_table(rows, args):
@@ -411,14 +417,19 @@ def _data_options(parser):
     parser.add_argument("--data", choices=("default", "cifar10"), default="default",
                         help="data set: the embedded digits (default) or CIFAR-10")
     parser.add_argument("--data-dir", help="folder holding cifar-10-batches-py (for --data cifar10)")
-    parser.add_argument("--preset", choices=("quick", "paper", "authors"), default="quick",
-                        help="evaluator settings (default quick)")
+    parser.add_argument("--preset", choices=("quick", "paper", "authors", "cheap"),
+                        default="quick", help="evaluator settings: quick (ConvNet on "
+                        "digits, seconds a genome; default), paper, authors (CIFAR-10 "
+                        "settings), cheap (numpy softmax regression, for smoke tests)")
+    parser.add_argument("--train-steps", type=_positive, default=None,
+                        help="override the preset's training steps")
     parser.add_argument("--seed", type=int, default=0, help="seed of the whole run")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
 
 
 def main(argv=None):
     """Entry point of the ``deap-nos`` console command."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -147,6 +147,15 @@ def _reset_optimizer(opt):
         var.assign(np.zeros(tuple(var.shape), dtype=var.dtype))
 
 
+def _set_peak_learning_rate(opt, lr):
+    """Assign the peak lr: a schedule's ``peak_variable`` when it has one, else the lr."""
+    peak = getattr(getattr(opt, "_learning_rate", None), "peak_variable", None)
+    if peak is not None:
+        peak.assign(float(lr))
+    else:
+        opt.learning_rate = float(lr)
+
+
 _DEVICES_CONFIGURED = False
 
 
@@ -157,6 +166,8 @@ def _configure_devices():
         return
     import tensorflow as tf
 
+    # Each genome traces its own training step: TensorFlow's retracing warning is expected.
+    tf.get_logger().setLevel("ERROR")
     for gpu in tf.config.list_physical_devices("GPU"):
         try:
             tf.config.experimental.set_memory_growth(gpu, True)
@@ -580,7 +591,7 @@ class SurrogateEvaluator:
         trainer.start(seed)
         trainer.model.set_weights(weights)
         _reset_optimizer(trainer.optimizer)
-        trainer.optimizer.learning_rate = float(lr)
+        _set_peak_learning_rate(trainer.optimizer, lr)
 
     def _sweep(self, trainer, seed, initial, rates, info):
         """Stage 1: the quick check, then the rest; returns the best learning rate."""

@@ -3,7 +3,6 @@
 The factories are module-level (the evaluator must pickle). Settings are tiny so the file
 runs in well under a minute on two CPU cores.
 """
-import importlib.util
 import pickle
 
 import keras
@@ -191,8 +190,6 @@ def test_evaluator_does_not_disturb_global_random_state():
 
 
 # ------------------------------------------------------- the real GraphOptimizer
-@pytest.mark.skipif(importlib.util.find_spec("deap_nos.keras") is None,
-                    reason="deap_nos.keras (GraphOptimizer) not written yet")
 def test_graph_optimizer_adam_like_beats_constant():
     import deap_nos as nos
 

@@ -1,0 +1,33 @@
+"""A ready DEAP toolbox for graph genomes (what every example and the CLI register).
+
+Writing it out yourself is four lines of DEAP (see README); this helper keeps the
+examples and the ``deap-nos`` command on one definition.
+"""
+from deap import base, creator
+
+from .genome import OptimizerGraph
+from .variation import initGraph, mutGraph
+
+
+def individual_class():
+    """``creator.GraphIndividual`` (an :class:`OptimizerGraph` with a maximising
+    ``creator.FitnessNOS``), created once per process."""
+    if not hasattr(creator, "GraphIndividual"):
+        creator.create("FitnessNOS", base.Fitness, weights=(1.0,))
+        creator.create("GraphIndividual", OptimizerGraph, fitness=creator.FitnessNOS)
+    return creator.GraphIndividual
+
+
+def make_toolbox(space, evaluate, workers=1, kinds=None):
+    """A toolbox with ``individual`` (initGraph), ``mutate`` (mutGraph, restricted to
+    ``kinds`` when given), ``evaluate`` and — for ``workers > 1`` — a process-pool
+    ``map`` (:class:`~deap_nos.parallel.ProcessMap`; close it with ``toolbox.map.close()``).
+    """
+    toolbox = base.Toolbox()
+    toolbox.register("individual", initGraph, individual_class(), space)
+    toolbox.register("mutate", mutGraph, space=space, kinds=kinds)
+    toolbox.register("evaluate", evaluate)
+    if workers > 1:
+        from .parallel import ProcessMap
+        toolbox.register("map", ProcessMap(workers))
+    return toolbox

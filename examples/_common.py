@@ -1,0 +1,33 @@
+"""Shared command-line options of the example scripts (evaluator choice and sizes)."""
+import argparse
+
+import deap_nos as nos
+
+
+def parser(description):
+    """Options every search example accepts."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--evaluator", choices=("quick", "cheap"), default="quick",
+                   help="quick: the ConvNet surrogate on the embedded digits (seconds per "
+                   "genome); cheap: numpy softmax regression on digits (~0.1 s per genome)")
+    p.add_argument("--workers", type=int, default=2, help="evaluation processes")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--run-dir", default=None, help="checkpoint folder (resumable)")
+    return p
+
+
+def evaluator(name, space, seed=0):
+    """The evaluator named on the command line."""
+    if name == "cheap":
+        return nos.DigitsEvaluator(seed=seed)
+    return nos.SurrogateEvaluator.preset("quick", space=space, seed=seed)
+
+
+def statistics():
+    """Fitness statistics for the logbook."""
+    import numpy as np
+    from deap import tools
+    stats = tools.Statistics(lambda ind: ind.fitness.values[0])
+    stats.register("max", np.max)
+    stats.register("median", np.median)
+    return stats

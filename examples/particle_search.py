@@ -1,0 +1,41 @@
+"""Particle-GA search (arXiv 2404.06679, Algorithm 1) on the embedded digits data.
+
+    python examples/particle_search.py [--evaluator cheap] [--workers 2]
+
+An initial population of factor·n random genomes is evaluated and the best n become
+particles; each particle then moves, at every step, to the best of its m mutants.
+"""
+import random
+
+import numpy as np
+from deap import tools
+
+import deap_nos as nos
+from _common import evaluator, parser, statistics
+
+
+def main():
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--particles", type=int, default=3)
+    p.add_argument("--steps", type=int, default=2)
+    p.add_argument("--mutations", type=int, default=3)
+    args = p.parse_args()
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    space = nos.SearchSpace.default()
+    toolbox = nos.make_toolbox(space, evaluator(args.evaluator, space, args.seed), args.workers)
+    hof = tools.HallOfFame(3)
+    particles = nos.initial_population(toolbox, args.particles, factor=3,
+                                       checkpoint=args.run_dir)
+    particles, logbook = nos.eaParticle(particles, toolbox, nsteps=args.steps,
+                                        nmut=args.mutations, stats=statistics(),
+                                        halloffame=hof, checkpoint=args.run_dir)
+    if hasattr(toolbox.map, "close"):
+        toolbox.map.close()
+    print("\nBest optimizers found:")
+    for ind in hof:
+        print(f"  {ind.fitness.values[0]:.4f}  {ind}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""Regularized (aging) evolution, Real et al. 2019 — the paper's baseline — on digits.
+
+    python examples/regularized_evolution.py [--evaluator cheap] [--workers 2]
+"""
+import random
+
+import numpy as np
+from deap import tools
+
+import deap_nos as nos
+from _common import evaluator, parser, statistics
+
+
+def main():
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--population", type=int, default=6)
+    p.add_argument("--cycles", type=int, default=8)
+    p.add_argument("--sample-size", type=int, default=3)
+    args = p.parse_args()
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    space = nos.SearchSpace.default()
+    toolbox = nos.make_toolbox(space, evaluator(args.evaluator, space, args.seed), args.workers)
+    hof = tools.HallOfFame(3)
+    population = [toolbox.individual() for _ in range(args.population)]
+    population, logbook = nos.eaRegularized(population, toolbox, cycles=args.cycles,
+                                            sample_size=args.sample_size,
+                                            stats=statistics(), halloffame=hof,
+                                            checkpoint=args.run_dir)
+    if hasattr(toolbox.map, "close"):
+        toolbox.map.close()
+    print("\nBest optimizers found:")
+    for ind in hof:
+        print(f"  {ind.fitness.values[0]:.4f}  {ind}")
+
+
+if __name__ == "__main__":
+    main()
