@@ -1,0 +1,128 @@
+"""The deap-nos command end to end, on tiny settings."""
+import json
+import os
+import subprocess
+import sys
+
+from deap_nos.cli import main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = ["--preset", "cheap", "--train-steps", "60", "--workers", "1", "--quiet"]
+
+
+def test_show_prints_equation_graph_decays_and_json(capsys, tmp_path):
+    png = tmp_path / "g.png"
+    assert main(["show", "nesterov: bessel_i1e(bessel_i1e(decay(g, mul(a13, a2))))",
+                 "--plot", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "equation:  nesterov: bessel_i1e(bessel_i1e(decay(g, mul(a13, a2))))" in out
+    assert "h0 = bessel_i1e(g × mul(a13, a2))" in out
+    assert "node 0 input 0: mul(a13, a2)" in out
+    assert json.loads(out.split("json:", 1)[1].splitlines()[0])["momentum"] == "nesterov"
+    assert png.stat().st_size > 1000
+
+
+def test_show_reads_zoo_names_and_genome_files(capsys, tmp_path):
+    assert main(["show", "Opt6"]) == 0
+    assert "dtanh(a8)" in capsys.readouterr().out
+    path = tmp_path / "g.json"
+    import deap_nos as nos
+    path.write_text(nos.parse("clip(v_hat, sqrt_abs(s_hat))").to_json())
+    assert main(["show", str(path)]) == 0
+    assert "equation:  clip(v_hat, sqrt_abs(s_hat))" in capsys.readouterr().out
+
+
+def test_check_reports_losses_and_exit_code(capsys):
+    assert main(["check", "div(v_hat, sqrt_abs(s_hat))"]) == 0
+    out = capsys.readouterr().out
+    assert "passes" in out and out.count("final loss") == 6
+    assert main(["check", "one"]) == 1
+    assert "fails" in capsys.readouterr().out
+    assert main(["check", "neg(g)"]) == 0
+    assert "sign flipped" in capsys.readouterr().out
+
+
+def test_bad_genome_is_a_one_line_error(capsys):
+    assert main(["show", "div(v_hat"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("deap-nos: error:") and "Traceback" not in err
+
+
+def test_wrong_flag_is_a_one_line_error():
+    out = subprocess.run([sys.executable, "-m", "deap_nos.cli", "search", "--bogus"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 2
+    assert out.stderr.strip().count("\n") == 0 and "unrecognized arguments" in out.stderr
+
+
+def test_missing_cifar_directory_is_a_one_line_error(capsys, tmp_path):
+    code = main(["search", "--data", "cifar10", "--data-dir", str(tmp_path / "nowhere"),
+                 "--preset", "quick", "--run-dir", str(tmp_path / "run")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "cifar-10-batches-py" in err and "Traceback" not in err
+
+
+def test_every_help_runs():
+    for command in ([], ["search"], ["compare"], ["show"], ["check"], ["plot"]):
+        out = subprocess.run([sys.executable, "-m", "deap_nos.cli", *command, "--help"],
+                             capture_output=True, text=True, cwd=ROOT)
+        assert out.returncode == 0 and "usage: deap-nos" in out.stdout
+
+
+def _search(run, *extra):
+    return main(["search", *TINY, "--particles", "2", "--steps", "1", "--mutations", "2",
+                 "--factor", "2", "--run-dir", str(run), *extra])
+
+
+def test_search_writes_a_run_folder_and_resume_reproduces_it(capsys, tmp_path):
+    run = tmp_path / "run"
+    assert _search(run) == 0
+    report = capsys.readouterr().out
+    for name in ("report.md", "hall_of_fame.json", "evaluations.log", "checkpoint.pkl",
+                 "settings.json", "progress.png", "best_genome.png", "best_decays.png"):
+        assert (run / name).exists(), name
+    hof = json.loads((run / "hall_of_fame.json").read_text())
+    best = hof["best"][0]
+    assert best["equation"] in report and f"{best['fitness']:.4f}" in report
+    assert hof["baseline"]["Adam"]["equation"] == "div(v_hat, sqrt_abs(s_hat))"
+    assert "| Adam |" in report
+    evaluations = len((run / "evaluations.log").read_text().splitlines())
+    assert evaluations >= 2 * 2 + 2 * 2
+
+    assert main(["search", *TINY, "--particles", "2", "--steps", "1", "--mutations", "2",
+                 "--factor", "2", "--resume", str(run)]) == 0
+    again = json.loads((run / "hall_of_fame.json").read_text())
+    assert again["best"] == hof["best"]
+    assert len((run / "evaluations.log").read_text().splitlines()) == evaluations
+
+    assert main(["plot", str(run)]) == 0
+    assert "progress.png" in capsys.readouterr().out
+
+
+def test_regularized_search(tmp_path, capsys):
+    run = tmp_path / "reg"
+    assert main(["search", *TINY, "--algorithm", "regularized", "--population", "3",
+                 "--cycles", "3", "--sample-size", "2", "--run-dir", str(run)]) == 0
+    assert "regularized" in (run / "report.md").read_text()
+
+
+def test_resume_of_a_missing_folder_is_an_error(capsys, tmp_path):
+    assert main(["search", *TINY, "--resume", str(tmp_path / "none")]) == 2
+    assert "no such run folder" in capsys.readouterr().err
+
+
+def test_plot_of_a_non_run_folder_is_an_error(capsys, tmp_path):
+    assert main(["plot", str(tmp_path)]) == 2
+    assert "not a run folder" in capsys.readouterr().err
+
+
+def test_compare_prints_and_saves_a_table(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    assert main(["compare", "AdamSpace", "keras:sgd", "LR1", "--preset", "quick",
+                 "--train-steps", "100", "--repeats", "2", "--quiet", "--out", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "| AdamSpace |" in table and "| keras:sgd |" in table and "±" in table
+    rows = (out / "comparison.csv").read_text().splitlines()
+    assert rows[0] == "optimizer,mean,std,lr,failure" and len(rows) == 4
+    assert float(rows[1].split(",")[1]) > 0.5
