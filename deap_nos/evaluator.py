@@ -209,7 +209,7 @@ class _Trainer:
     augmentation (when on) is seeded by ``(run seed, step)``. A run started with
     :meth:`start` therefore sees the same batches whatever ran before it — each sweep
     learning rate gets identical data — and no iterator is created or torn down per run
-    (on two CPU cores that cost ~65 ms a run, see benchmarks/RESULTS_evaluator.md).
+    (on two CPU cores that cost ~65 ms a run, see benchmarks/RESULTS.md).
     """
 
     def __init__(self, model, optimizer, x, y, batch_size, augment=False,

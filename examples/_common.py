@@ -31,3 +31,20 @@ def statistics():
     stats.register("max", np.max)
     stats.register("median", np.median)
     return stats
+
+
+def start(args):
+    """Seed Python's and numpy's generators (what DEAP operators draw from)."""
+    import random
+    import numpy as np
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+
+
+def finish(toolbox, hof, title="Best optimizers found"):
+    """Close the worker pool and print the hall of fame."""
+    if hasattr(toolbox.map, "close"):
+        toolbox.map.close()
+    print(f"\n{title}:")
+    for ind in hof:
+        print(f"  {ind.fitness.values[0]:.4f}  {ind}")

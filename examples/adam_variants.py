@@ -6,13 +6,10 @@ All genes mutable finds Adam variants such as A1 = clip(v_hat, sqrt_abs(s_hat));
 ``--schedules-only`` lets only decay genes mutate, so what is found are internal decays
 and learning-rate schedules for Adam (how LR1–LR9 arose).
 """
-import random
-
-import numpy as np
 from deap import tools
 
 import deap_nos as nos
-from _common import evaluator, parser, statistics
+from _common import evaluator, finish, parser, start, statistics
 
 ADAM = "div(v_hat, sqrt_abs(s_hat))"
 
@@ -25,8 +22,7 @@ def main():
     p.add_argument("--steps", type=int, default=2)
     p.add_argument("--mutations", type=int, default=3)
     args = p.parse_args()
-    random.seed(args.seed)
-    np.random.seed(args.seed)
+    start(args)
     space = nos.SearchSpace.default()
     kinds = ("decay",) if args.schedules_only else None
     toolbox = nos.make_toolbox(space, evaluator(args.evaluator, space, args.seed),
@@ -37,13 +33,10 @@ def main():
     particles, _ = nos.eaParticle(particles, toolbox, nsteps=args.steps,
                                   nmut=args.mutations, stats=statistics(), halloffame=hof,
                                   checkpoint=args.run_dir)
-    if hasattr(toolbox.map, "close"):
-        toolbox.map.close()
-    print("\nBest Adam variants:")
+    finish(toolbox, hof, "Best Adam variants")
     for ind in hof:
-        print(f"  {ind.fitness.values[0]:.4f}  {ind}")
         for index, position, decay in ind.decays():
-            print(f"      decay on node {index} input {position}: {decay}")
+            print(f"  {ind}: decay on node {index} input {position}: {decay}")
 
 
 if __name__ == "__main__":

@@ -5,13 +5,10 @@
 An initial population of factor·n random genomes is evaluated and the best n become
 particles; each particle then moves, at every step, to the best of its m mutants.
 """
-import random
-
-import numpy as np
 from deap import tools
 
 import deap_nos as nos
-from _common import evaluator, parser, statistics
+from _common import evaluator, finish, parser, start, statistics
 
 
 def main():
@@ -20,8 +17,7 @@ def main():
     p.add_argument("--steps", type=int, default=2)
     p.add_argument("--mutations", type=int, default=3)
     args = p.parse_args()
-    random.seed(args.seed)
-    np.random.seed(args.seed)
+    start(args)
     space = nos.SearchSpace.default()
     toolbox = nos.make_toolbox(space, evaluator(args.evaluator, space, args.seed), args.workers)
     hof = tools.HallOfFame(3)
@@ -30,11 +26,7 @@ def main():
     particles, logbook = nos.eaParticle(particles, toolbox, nsteps=args.steps,
                                         nmut=args.mutations, stats=statistics(),
                                         halloffame=hof, checkpoint=args.run_dir)
-    if hasattr(toolbox.map, "close"):
-        toolbox.map.close()
-    print("\nBest optimizers found:")
-    for ind in hof:
-        print(f"  {ind.fitness.values[0]:.4f}  {ind}")
+    finish(toolbox, hof)
 
 
 if __name__ == "__main__":

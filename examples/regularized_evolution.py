@@ -2,13 +2,10 @@
 
     python examples/regularized_evolution.py [--evaluator cheap] [--workers 2]
 """
-import random
-
-import numpy as np
 from deap import tools
 
 import deap_nos as nos
-from _common import evaluator, parser, statistics
+from _common import evaluator, finish, parser, start, statistics
 
 
 def main():
@@ -17,8 +14,7 @@ def main():
     p.add_argument("--cycles", type=int, default=8)
     p.add_argument("--sample-size", type=int, default=3)
     args = p.parse_args()
-    random.seed(args.seed)
-    np.random.seed(args.seed)
+    start(args)
     space = nos.SearchSpace.default()
     toolbox = nos.make_toolbox(space, evaluator(args.evaluator, space, args.seed), args.workers)
     hof = tools.HallOfFame(3)
@@ -27,11 +23,7 @@ def main():
                                             sample_size=args.sample_size,
                                             stats=statistics(), halloffame=hof,
                                             checkpoint=args.run_dir)
-    if hasattr(toolbox.map, "close"):
-        toolbox.map.close()
-    print("\nBest optimizers found:")
-    for ind in hof:
-        print(f"  {ind.fitness.values[0]:.4f}  {ind}")
+    finish(toolbox, hof)
 
 
 if __name__ == "__main__":

@@ -131,7 +131,7 @@ class GraphOptimizer(keras.optimizers.Optimizer):
     jit_update : bool
         On TensorFlow, run each weight's update math in one XLA-compiled function, so the
         graph's element-wise operations fuse (default; about Adam's cost, see
-        benchmarks/RESULTS_keras.md). Costs one XLA compile per distinct weight shape at
+        benchmarks/RESULTS.md). Costs one XLA compile per distinct weight shape at
         the first trace. False: plain TensorFlow ops.
     **kwargs
         Any ``keras.optimizers.Optimizer`` argument (``clipnorm``, ``name``, ...). Weight
