@@ -513,6 +513,8 @@ def eaParticle(population, toolbox, nsteps, nmut, stats=None, halloffame=None,
     if snapshot is None:
         if seed is not None:
             _ckpt.seed_everything(seed)
+        for index, ind in enumerate(population):
+            ind.particle = index      # inherited by clones: the log names each child's particle
         lineages = [{genome_key(ind)} for ind in population]
         logbook, start = _new_logbook("step", stats, ("redone",)), 0
     else:

@@ -119,8 +119,11 @@ def cmd_search(args):
     hof = tools.HallOfFame(args.top)
     _write_settings(run_dir, args, evaluator)
     started = time.perf_counter()
+    # checkpoint inside a step too, every couple of evaluations per worker: a kill
+    # loses at most the trainings in flight
     common = dict(stats=stats, halloffame=hof, verbose=not args.quiet,
-                  checkpoint=run_dir, resume=args.resume)
+                  checkpoint=run_dir, resume=args.resume,
+                  checkpoint_every=2 * args.workers)
     if args.algorithm == "particle":
         population = algorithms.initial_population(
             toolbox, args.particles, factor=args.factor, checkpoint=run_dir,
@@ -212,8 +215,8 @@ def _fmt(value):
 def _plots(run_dir, hof, records):
     from . import plots
     if records:
-        flat = [{"fitness": (r["fitness"] or [float("nan")])[0], "failed": r.get("failed")}
-                for r in records]
+        flat = [{"fitness": (r["fitness"] or [float("nan")])[0], "failed": r.get("failed"),
+                 "particle": r.get("particle")} for r in records]
         plots.plot_progress(flat, os.path.join(run_dir, "progress.png"))
     if len(hof):
         plots.plot_genome(hof[0], os.path.join(run_dir, "best_genome.png"))

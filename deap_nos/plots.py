@@ -147,12 +147,12 @@ def plot_progress(records, path=None, ax=None, group="particle"):
         if key is None or len(groups) > 20:
             continue
         px, pf = zip(*points)
-        ax.plot(px, pf, ".", ms=4, alpha=0.6)
+        ax.plot(px, pf, ".", ms=5, alpha=0.7, label=f"{group} {key}")
     best = np.fmax.accumulate(np.where(np.isnan(fitness), -np.inf, fitness))
     ax.plot(xs, best, "k-", lw=2, label="best so far")
     ax.set_xlabel("evaluations")
-    ax.set_ylabel("fitness")
-    ax.legend()
+    ax.set_ylabel("fitness (failures not shown)")
+    ax.legend(fontsize=7)
     return _finish(fig, path)
 
 

@@ -44,7 +44,8 @@ def log_record(n, step, key, individual, evaluation, phase=None):
             "time": _jsonable(info.get("time")),
             "failed": bool(info.get("failed", False)),
             "stage": info.get("stage"), "reason": info.get("reason"),
-            "equation": str(individual), "phase": phase}
+            "equation": str(individual), "phase": phase,
+            "particle": getattr(individual, "particle", None)}
 
 
 class EvaluationLog:
