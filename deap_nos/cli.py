@@ -82,7 +82,9 @@ def _preset_value(preset, key):
 
 def _evaluator_settings(evaluator):
     settings = getattr(evaluator, "settings", None)
-    return settings() if callable(settings) else repr(evaluator)
+    if callable(settings):
+        return settings()
+    return {"repr": repr(evaluator), "steps": getattr(evaluator, "steps", None)}
 
 
 def _check_data(args):
@@ -212,6 +214,15 @@ def _fmt(value):
     return "-" if value is None else f"{value:g}"
 
 
+def _training_steps(run_dir):
+    """The evaluator's training length, read from the run's settings (for decay plots)."""
+    try:
+        with open(os.path.join(run_dir, "settings.json"), encoding="utf-8") as stream:
+            return int(json.load(stream)["evaluator"]["steps"])
+    except (OSError, KeyError, TypeError, ValueError):
+        return 1000
+
+
 def _plots(run_dir, hof, records):
     from . import plots
     if records:
@@ -220,7 +231,8 @@ def _plots(run_dir, hof, records):
         plots.plot_progress(flat, os.path.join(run_dir, "progress.png"))
     if len(hof):
         plots.plot_genome(hof[0], os.path.join(run_dir, "best_genome.png"))
-        plots.plot_decays(hof[0], path=os.path.join(run_dir, "best_decays.png"))
+        plots.plot_decays(hof[0], total_steps=_training_steps(run_dir),
+                          path=os.path.join(run_dir, "best_decays.png"))
 
 
 # ---------------------------------------------------------------------- compare
@@ -332,9 +344,7 @@ def cmd_plot(args):
             hof = [OptimizerGraph.from_dict(e["genome"]) for e in json.load(stream)["best"]]
     records = read_log(log) if os.path.exists(log) else []
 
-    class _Hof(list):
-        pass
-    _plots(args.run, _Hof(hof), records)
+    _plots(args.run, hof, records)
     print("wrote " + ", ".join(p for p in ("progress.png", "best_genome.png", "best_decays.png")
                                if os.path.exists(os.path.join(args.run, p))))
     return 0
