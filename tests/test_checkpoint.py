@@ -117,18 +117,9 @@ def test_resume_finished_run_returns_it(tmp_path):
 
 
 # ------------------------------------------------------------- real SIGKILL resume
-SCRIPT = textwrap.dedent("""
-    import pickle, random, sys, time
-    import numpy
-    from deap import base, creator, tools
-    sys.path.insert(0, {repo!r})
-    from deap_nos.algorithms import eaParticle, genome_key
-    from deap_nos.evaluation import Evaluation
-
-    creator.create("F", base.Fitness, weights=(1.0,))
-    creator.create("I", list, fitness=creator.F)
-    mode, marker, out = sys.argv[1], sys.argv[2], sys.argv[3]
-
+# The toy operators both kill-and-resume scripts use: a mutation drawing from the global
+# generators, and a deterministic evaluator that records every call in a marker file.
+TOY_OPERATORS = textwrap.dedent("""
     def mutate(ind):
         i = random.randrange(len(ind))
         ind[i] = int(numpy.random.randint(10))
@@ -142,6 +133,21 @@ SCRIPT = textwrap.dedent("""
         if total % 7 == 0:
             return Evaluation.failure("degenerate", "integrity")
         return (sum(v * (i + 1) for i, v in enumerate(ind)) % 97 / 97.0,)
+""").strip()
+
+SCRIPT = textwrap.dedent("""
+    import pickle, random, sys, time
+    import numpy
+    from deap import base, creator, tools
+    sys.path.insert(0, {repo!r})
+    from deap_nos.algorithms import eaParticle, genome_key
+    from deap_nos.evaluation import Evaluation
+
+    creator.create("F", base.Fitness, weights=(1.0,))
+    creator.create("I", list, fitness=creator.F)
+    mode, marker, out = sys.argv[1], sys.argv[2], sys.argv[3]
+
+    {toy}
 
     tb = base.Toolbox()
     tb.register("mutate", mutate)
@@ -172,7 +178,7 @@ def _lines(path):
 
 def test_sigkill_mid_step_and_resume(tmp_path):
     script = tmp_path / "run.py"
-    script.write_text(SCRIPT.format(repo=REPO))
+    script.write_text(SCRIPT.format(repo=REPO, toy=TOY_OPERATORS))
     run = tmp_path / "run"
 
     def launch(mode, marker, out, wait=True):
@@ -233,19 +239,7 @@ TWO_PHASE = textwrap.dedent("""
     def individual():
         return creator.I(random.randrange(10) for _ in range(8))
 
-    def mutate(ind):
-        i = random.randrange(len(ind))
-        ind[i] = int(numpy.random.randint(10))
-        return (ind,)
-
-    def evaluate(ind):
-        with open(marker, "a") as f:
-            f.write(genome_key(ind) + "\\n")
-        time.sleep(0.01)
-        total = sum(ind)
-        if total % 7 == 0:
-            return Evaluation.failure("degenerate", "integrity")
-        return (sum(v * (i + 1) for i, v in enumerate(ind)) % 97 / 97.0,)
+    {toy}
 
     tb = base.Toolbox()
     tb.register("individual", individual)
@@ -269,7 +263,7 @@ TWO_PHASE = textwrap.dedent("""
 def _launch(tmp, mode, wait=True):
     script = tmp / "run.py"
     if not script.exists():
-        script.write_text(TWO_PHASE.format(repo=REPO))
+        script.write_text(TWO_PHASE.format(repo=REPO, toy=TOY_OPERATORS))
     args = [sys.executable, str(script), mode, str(tmp / f"{mode}.txt"),
             str(tmp / f"{mode}.pkl"), str(tmp / "run")]
     if wait:

@@ -50,7 +50,8 @@ def bessel_i1e_poly(x):
 def bessel_i1e(x):
     """Exponentially scaled modified Bessel function of the first kind, order 1.
 
-    ``keras.ops`` has no Bessel functions; each Keras backend's own is used.
+    ``keras.ops`` has no Bessel functions; each Keras backend's own is used, and the
+    ``keras.ops`` polynomial approximation on any other backend.
     """
     name = keras.backend.backend()
     if name == "tensorflow":
@@ -62,10 +63,7 @@ def bessel_i1e(x):
     if name == "torch":
         import torch
         return torch.special.i1e(x)
-    raise NotImplementedError(
-        f"bessel_i1e has no implementation for the Keras backend {name!r}; use "
-        f"KERAS_BACKEND=tensorflow (tested), jax or torch, or remove bessel_i1e from "
-        f"the search space")
+    return bessel_i1e_poly(x)   # any other backend: the keras.ops polynomial
 
 
 class KerasBackend:
