@@ -122,13 +122,25 @@ def plot_schedules(schedules, total_steps, path=None, ax=None, base=None):
     fig, ax = _axes(ax)
     steps = np.arange(total_steps)
     if base is not None:
-        ax.plot(steps, [float(base(s)) for s in steps], "k--", lw=1, label="base")
+        ax.plot(steps, schedule_values(base, steps), "k--", lw=1, label="base")
     for label, schedule in schedules.items():
-        ax.plot(steps, [float(schedule(s)) for s in steps], label=label)
+        ax.plot(steps, schedule_values(schedule, steps), label=label)
     ax.set_xlabel("training step")
     ax.set_ylabel("learning rate")
     ax.legend(fontsize=7)
     return _finish(fig, path)
+
+
+def schedule_values(schedule, steps):
+    """``schedule`` at every step: one vectorised call when it accepts an array (Keras
+    schedules do), else one call per step."""
+    try:
+        values = np.asarray(schedule(np.asarray(steps)), dtype=np.float64)
+        if values.shape == np.shape(steps):
+            return values
+    except (TypeError, ValueError):
+        pass
+    return np.array([float(schedule(s)) for s in steps])
 
 
 def plot_progress(records, path=None, ax=None, group="particle"):

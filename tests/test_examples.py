@@ -49,3 +49,9 @@ def test_custom_operator_example():
 def test_keras_script_example():
     out = run("keras_script.py", "--epochs", "2")
     assert "held-out accuracy" in out and "reloaded" in out
+
+
+def test_plot_schedules_example(tmp_path):
+    out = run("plot_schedules.py", "--out", str(tmp_path), "--steps", "400")
+    assert (tmp_path / "lr_schedules.png").exists() and (tmp_path / "Opt6_decays.png").exists()
+    assert "learning-rate multiplier" in out
