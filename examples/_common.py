@@ -16,6 +16,14 @@ def parser(description):
     return p
 
 
+def particle_options(p):
+    """Sizes of a particle-GA run: n particles, k steps, m mutants per step."""
+    p.add_argument("--particles", type=int, default=3)
+    p.add_argument("--steps", type=int, default=2)
+    p.add_argument("--mutations", type=int, default=3)
+    return p
+
+
 def evaluator(name, space, seed=0):
     """The evaluator named on the command line."""
     if name == "cheap":

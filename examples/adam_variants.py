@@ -9,7 +9,7 @@ and learning-rate schedules for Adam (how LR1–LR9 arose).
 from deap import tools
 
 import deap_nos as nos
-from _common import evaluator, finish, parser, start, statistics
+from _common import evaluator, finish, parser, particle_options, start, statistics
 
 ADAM = "div(v_hat, sqrt_abs(s_hat))"
 
@@ -18,9 +18,7 @@ def main():
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--schedules-only", action="store_true",
                    help="mutate decay genes only (learning-rate-schedule experiment)")
-    p.add_argument("--particles", type=int, default=3)
-    p.add_argument("--steps", type=int, default=2)
-    p.add_argument("--mutations", type=int, default=3)
+    particle_options(p)
     args = p.parse_args()
     start(args)
     space = nos.SearchSpace.default()

@@ -8,14 +8,12 @@ particles; each particle then moves, at every step, to the best of its m mutants
 from deap import tools
 
 import deap_nos as nos
-from _common import evaluator, finish, parser, start, statistics
+from _common import evaluator, finish, parser, particle_options, start, statistics
 
 
 def main():
     p = parser(__doc__.splitlines()[0])
-    p.add_argument("--particles", type=int, default=3)
-    p.add_argument("--steps", type=int, default=2)
-    p.add_argument("--mutations", type=int, default=3)
+    particle_options(p)
     args = p.parse_args()
     start(args)
     space = nos.SearchSpace.default()
