@@ -40,21 +40,15 @@ def adam_factory(genome, learning_rate, total_steps, warmup_steps, hold_steps):
 
 
 def _genomes(n, use_adam):
-    """(label, genome, factory) triples: parsed genomes for GraphOptimizer, else strings."""
-    if not use_adam:
-        try:
-            import deap_nos as nos
-            from deap_nos.keras import GraphOptimizer  # noqa: F401
+    """(label, genome, factory) triples: parsed genomes for GraphOptimizer, or strings
+    for the stand-in Adam factory (``--adam``)."""
+    if use_adam:
+        return [(f"adam#{i}", f"adam#{i}", adam_factory) for i in range(n)], "Adam stand-in"
+    import deap_nos as nos
 
-            space = nos.SearchSpace.default()
-            out = []
-            for i in range(n):
-                text = GENOMES[i % len(GENOMES)]
-                out.append((text, nos.parse(text, space), None))
-            return out, "GraphOptimizer"
-        except (ImportError, AttributeError):
-            pass
-    return [(f"adam#{i}", f"adam#{i}", adam_factory) for i in range(n)], "Adam stand-in"
+    space = nos.SearchSpace.default()
+    texts = [GENOMES[i % len(GENOMES)] for i in range(n)]
+    return [(text, nos.parse(text, space), None) for text in texts], "GraphOptimizer"
 
 
 def main(argv=None):

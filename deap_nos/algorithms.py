@@ -47,7 +47,7 @@ from deap import tools
 
 from . import checkpoint as _ckpt
 from .errors import NOSError
-from .evaluation import FAILED_FITNESS, Evaluation
+from .evaluation import Evaluation
 from .runlog import EvaluationLog, ProgressBar, log_record
 
 __all__ = ["eaParticle", "eaRegularized", "initial_population", "eliminate",

@@ -33,14 +33,13 @@ The evaluator is picklable (plain attributes; the data are loaded lazily per pro
 and never pickled) and deterministic: the same genome and seed give the same fitness in
 any process.
 """
-import hashlib
 import time
 
 import numpy as np
 
 from .backend import NumpyBackend
 from .errors import NOSError
-from .evaluation import Evaluation
+from .evaluation import Evaluation, genome_seed
 from .program import compile as compile_genome
 from .schedules import one_cycle
 
@@ -63,14 +62,6 @@ def load_digits_split(n_val=597, split_seed=0):
         _DATA[key] = (x[n_val:], y[n_val:], x[:n_val], y[:n_val])
     return _DATA[key]
 
-
-def genome_seed(seed, genome):
-    """A stable 31-bit seed for *genome* under *seed*: sha256 of the seed and
-    ``genome.fingerprint()`` (or ``str(genome)``), the same in every process."""
-    fingerprint = getattr(genome, "fingerprint", None)
-    key = fingerprint() if callable(fingerprint) else str(genome)
-    digest = hashlib.sha256(f"{int(seed)}\x00{key}".encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") % (2 ** 31 - 1)
 
 
 def _fmt(lr):

@@ -88,10 +88,11 @@ def _evaluator_settings(evaluator):
 
 
 def _check_data(args):
-    """Fail early, in one line, when the data set cannot be found."""
+    """Fail early, in one line, when the data set cannot be found (without loading it:
+    the evaluator loads it where it trains)."""
     from . import data
     if args.data == "cifar10":
-        data.cifar10(args.data_dir)
+        data.find_cifar10(args.data_dir)
 
 
 # ---------------------------------------------------------------------- search

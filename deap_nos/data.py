@@ -31,6 +31,7 @@ __all__ = [
     "Dataset",
     "cifar10",
     "digits",
+    "find_cifar10",
     "load",
     "names",
     "standardize",
@@ -130,8 +131,9 @@ def _cifar_candidates(data_dir):
     return dirs
 
 
-def _find_cifar_dir(data_dir):
-    """The first candidate directory holding all five training batches, else DataError."""
+def find_cifar10(data_dir):
+    """The first directory holding all five CIFAR-10 training batches, else a DataError
+    that says where to put them (a cheap check: nothing is read)."""
     candidates = _cifar_candidates(data_dir)
     for d in candidates:
         if all(os.path.isfile(os.path.join(d, f)) for f in _CIFAR_TRAIN_FILES):
@@ -168,7 +170,7 @@ def cifar10(data_dir=None, validation_size=5000):
     DataError
         The files are missing (the message says where to put them) or corrupt.
     """
-    directory = _find_cifar_dir(data_dir)
+    directory = find_cifar10(data_dir)
     parts = [_read_cifar_batch(os.path.join(directory, f)) for f in _CIFAR_TRAIN_FILES]
     images = np.concatenate([p[0] for p in parts])
     labels = np.concatenate([p[1] for p in parts])

@@ -7,8 +7,23 @@ pickling to and from worker processes. Algorithms copy ``info`` onto the individ
 ``ind.info``.
 """
 
+import hashlib
+
 #: Fitness given to a failed candidate: below every accuracy in [0, 1].
 FAILED_FITNESS = -1.0
+
+
+def genome_seed(seed, genome):
+    """A stable 31-bit seed for ``genome`` under the run seed ``seed``.
+
+    Uses ``genome.fingerprint()`` when the genome has it, else ``str(genome)``, hashed
+    with sha256 — the same in every process (Python's ``hash`` is salted per process),
+    so an evaluator gives one genome the same fitness in any worker.
+    """
+    fingerprint = getattr(genome, "fingerprint", None)
+    key = fingerprint() if callable(fingerprint) else str(genome)
+    digest = hashlib.sha256(f"{int(seed)}\x00{key}".encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % (2 ** 31 - 1)
 
 
 class Evaluation(tuple):

@@ -49,7 +49,7 @@ import time
 import numpy as np
 
 from deap_nos.errors import NOSError, UnknownNameError
-from deap_nos.evaluation import FAILED_FITNESS, Evaluation
+from deap_nos.evaluation import Evaluation, genome_seed
 
 __all__ = ["SurrogateEvaluator", "PRESETS", "genome_seed", "graph_optimizer_factory"]
 
@@ -100,17 +100,6 @@ _UNSET = object()
 
 
 # ----------------------------------------------------------------------------- helpers
-def genome_seed(seed, genome):
-    """A stable 31-bit seed for ``genome`` under the run seed ``seed``.
-
-    Uses ``genome.fingerprint()`` when the genome has it, else ``str(genome)``, hashed
-    with sha256 — the same in every process (Python's ``hash`` is salted per process).
-    """
-    fingerprint = getattr(genome, "fingerprint", None)
-    key = fingerprint() if callable(fingerprint) else str(genome)
-    digest = hashlib.sha256(f"{int(seed)}\x00{key}".encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") % (2 ** 31 - 1)
-
 
 def _sub_seed(seed, index):
     """Seed of repeat ``index`` derived from a genome seed (index 0 is the seed itself)."""
@@ -534,8 +523,6 @@ class SurrogateEvaluator:
 
     def _evaluate(self, genome, seed, info):
         """The two stages; raises :class:`_Failure` for a rejected candidate."""
-        import tensorflow as tf
-
         from deap_nos.surrogate import convnet
 
         timing = info["timing"]

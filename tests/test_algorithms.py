@@ -1,5 +1,4 @@
 """Tests of deap_nos.algorithms with toy individuals (lists of ints)."""
-import math
 import os
 import pickle
 import random
