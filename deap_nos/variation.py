@@ -81,10 +81,12 @@ def _mutate_decay_node(node, kind, space, p_read_hidden):
 
 
 # ---------------------------------------------------------------------- update graphs
-def _random_input(space, index, n_hidden, p_operand):
-    others = [h for h in range(n_hidden) if h != index]
+def _random_input(space, index, n_hidden, p_operand, exclude=None):
+    """An operand (probability ``p_operand``) or another hidden node, never ``exclude``."""
+    others = [h for h in range(n_hidden) if h != index and h != exclude]
+    operands = [name for name in space.operands if name != exclude]
     if not others or random.random() < p_operand:
-        return random.choice(list(space.operands))
+        return random.choice(operands)
     return random.choice(others)
 
 
@@ -171,17 +173,9 @@ def mut_connection(nodes, momentum, index, space, p_swap=0.2, p_operand=0.8, **_
         return nodes, momentum
     k = random.randrange(len(node.inputs))
     inputs = list(node.inputs)
-    choices = [r for r in _candidates(space, index, n_hidden) if r != inputs[k]]
-    hidden = [r for r in choices if isinstance(r, int)]
-    operands = [r for r in choices if isinstance(r, str)]
-    inputs[k] = (random.choice(operands) if not hidden or random.random() < p_operand
-                 else random.choice(hidden))
+    inputs[k] = _random_input(space, index, n_hidden, p_operand, exclude=inputs[k])
     nodes[index] = Node(node.op, inputs, node.decays)
     return nodes, momentum
-
-
-def _candidates(space, index, n_hidden):
-    return list(space.operands) + [h for h in range(n_hidden) if h != index]
 
 
 def mut_arity(nodes, momentum, index, space, p_operand=0.8, p_id=0.2, **_):
