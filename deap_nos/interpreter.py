@@ -257,16 +257,28 @@ class Interpreter:
         decays = self._decays(codes, t, B)                        # [K, N, 2]
         inputs = tf.cast(codes["inputs"], tf.int32)
         op = tf.cast(codes["op"], tf.int32)
-        node_states = []
-        for k in range(self.max_nodes):
-            table = tf.stack(values, axis=1)                       # [K, M, P]
-            x = tf.gather(table, inputs[:, k, 0], batch_dims=1) * decays[:, k, 0:1]
-            y = tf.gather(table, inputs[:, k, 1], batch_dims=1) * decays[:, k, 1:2]
-            out, n_new = self._apply_ops(op[:, k], x, y, state["nodes"][k], t_col, B)
-            values.append(out)
-            node_states.append(n_new)
-        new["nodes"] = tf.stack(node_states)
-        return values[-1], new
+        m, n = len(values), self.max_nodes
+        table = tf.stack(values + [tf.zeros_like(g)] * n, axis=1)  # [K, M + N, P]
+        counter = B.counter
+
+        def body(k, table, nodes):
+            # One slot per iteration (a loop, not unrolled: XLA compiles the body once).
+            B.counter = counter + tf.stack([tf.cast(k, tf.int64), tf.constant(0, tf.int64)])
+            # tf.gather, not slicing with the loop index: XLA mis-slices d[:, k, 1:2].
+            d, refs = tf.gather(decays, k, axis=1), tf.gather(inputs, k, axis=1)
+            x = tf.gather(table, refs[:, 0], batch_dims=1) * d[:, 0:1]
+            y = tf.gather(table, refs[:, 1], batch_dims=1) * d[:, 1:2]
+            out, n_new = self._apply_ops(tf.gather(op, k, axis=1), x, y,
+                                         tf.gather(state["nodes"], k), t_col, B)
+            here = tf.equal(tf.range(m + n), m + k)[None, :, None]
+            table = tf.where(here, out[:, None, :], table)
+            nodes = tf.tensor_scatter_nd_update(nodes, [[k]], n_new[None])
+            return k + 1, table, nodes
+
+        _, table, nodes = tf.while_loop(lambda k, *_: k < n, body,
+                                        (tf.constant(0), table, state["nodes"]))
+        new["nodes"] = nodes
+        return table[:, -1], new
 
     def _apply_ops(self, op, x, y, n, t_col, B):
         """Every operation on ``(x, y)``; keep each run's own (and its node state)."""
