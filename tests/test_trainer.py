@@ -4,7 +4,8 @@
 same initial weights and the same batches. Tolerance: 1e-5 absolute on weights of size
 ~1 after 15 steps — except the convolution biases that feed a batch norm under a
 scale-invariant genome (Adam): their true gradient is 0 (batch norm cancels them), so
-they move by the sign of float noise in either path.
+they move by the sign of float noise in either path (and the batch-norm moving means
+with them: 1e-3 there).
 """
 import numpy as np
 import pytest
@@ -82,17 +83,20 @@ def test_slot_equals_run_alone(data):
     for slot, (genome, model) in enumerate(zip(genomes, models)):
         ref_w, ref_s = _alone(model, genome, LRS[slot], trainer)
         w, s = trainer.weights(slot)
-        keep = ~noise if genome.key() == nos.zoo.genome("AdamSpace").key() else slice(None)
+        invariant = genome.key() == nos.zoo.genome("AdamSpace").key()
+        keep = ~noise if invariant else slice(None)
         np.testing.assert_allclose(w[keep], ref_w[keep], atol=1e-5, err_msg=str(genome))
-        np.testing.assert_allclose(s, ref_s, atol=1e-4, err_msg=str(genome))
+        # The moving means follow those noisy biases too.
+        np.testing.assert_allclose(s, ref_s, atol=1e-3 if invariant else 1e-5,
+                                   err_msg=str(genome))
 
 
 def test_refill_does_not_retrace_and_nan_stays_in_its_slot():
     x, y = _digits()
-    trainer = build(BASE, x.shape[1:], 10, 2, x, y, 32, T, WARMUP)
+    trainer = build(BASE, x.shape[1:], 10, 2, x, y, 32, T, WARMUP, dropout=0.0)
     net = trainer.net
     w0, s0 = net.init(3)
-    trainer.assign(0, trainer.interpreter.encode(nos.parse("none: exp(exp(g))")), w0, s0, 1e6)
+    trainer.assign(0, trainer.interpreter.encode(nos.parse("none: recip(sub(g, g))")), w0, s0, 1e38)
     trainer.assign(1, trainer.interpreter.encode(nos.zoo.genome("Opt9")), w0, s0, 0.05)
     losses, accs = trainer.run(5)
     assert losses.shape == (5, 2) and accs.shape == (5, 2)
