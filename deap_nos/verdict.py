@@ -18,6 +18,7 @@ three runs), so one lucky seed does not crown a genome.
 """
 
 import copy
+import json
 import csv
 import dataclasses
 import math
@@ -27,7 +28,7 @@ import numpy as np
 
 from deap_nos.errors import NOSError
 
-__all__ = ["verdict", "Verdict", "Row", "compare_runs", "reevaluate", "BASELINES",
+__all__ = ["verdict", "verdict_for_run", "Verdict", "Row", "compare_runs", "reevaluate", "BASELINES",
            "REFERENCE"]
 
 #: The baselines a verdict trains next to the genomes: Adam inside the search space,
@@ -315,3 +316,83 @@ def reevaluate(individuals, evaluator, repeats=3, map=map):
 
 def _sort_key(value):
     return -math.inf if value is None or not math.isfinite(value) else value
+
+
+# ------------------------------------------------------------------------ run folders
+#: Evaluator settings a verdict sets itself, never taken from a run's settings.
+_OWN_SETTINGS = ("repeats", "aggregate", "paired", "min_train_acc", "preset", "data")
+
+
+def _run_settings(run_dir):
+    path = os.path.join(run_dir, "settings.json")
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return json.load(stream)
+    except (OSError, ValueError) as exc:
+        raise NOSError(f"{run_dir} has no readable settings.json ({exc}); give a run "
+                       f"folder written by deap-nos search") from None
+
+
+def _run_genomes(run_dir, top):
+    """The top ``top`` genomes of a run's hall_of_fame.json, best first, with labels."""
+    from deap_nos.genome import OptimizerGraph
+
+    path = os.path.join(run_dir, "hall_of_fame.json")
+    try:
+        with open(path, encoding="utf-8") as stream:
+            best = json.load(stream)["best"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise NOSError(f"{run_dir} has no readable hall_of_fame.json ({exc}); a verdict "
+                       f"needs a finished search (deap-nos search, or --resume it)") from None
+    entries = [e for e in best if e.get("fitness", -1.0) >= 0.0][:int(top)]
+    if not entries:
+        raise NOSError(f"{run_dir}: the hall of fame holds no genome that passed "
+                       f"evaluation; nothing to judge")
+    return ([OptimizerGraph.from_dict(e["genome"]) for e in entries],
+            [f"#{rank}" for rank in range(1, len(entries) + 1)])
+
+
+def verdict_for_run(run_dir, seeds=5, top=1, progress=None):
+    """The verdict on a search's run folder: its top genomes against the baselines.
+
+    Reads ``settings.json`` (the evaluator's preset and settings) and
+    ``hall_of_fame.json``; writes ``verdict.md``, ``verdict.csv``, ``verdict.png`` and
+    the verdict section of ``report.md``. Returns the :class:`Verdict`.
+    """
+    settings = _run_settings(run_dir)
+    ev = dict(settings.get("evaluator") or {})
+    preset = ev.get("preset") or settings.get("preset")
+    if preset in (None, "cheap"):
+        raise NOSError(f"{run_dir} was searched with the numpy 'cheap' evaluator; a "
+                       f"verdict trains the ConvNet surrogate — search with a ConvNet "
+                       f"preset (default, quick, paper, authors)")
+    overrides = {k: v for k, v in ev.items() if k not in _OWN_SETTINGS}
+    for key in ("lr_grid", "quick_rates"):
+        if key in overrides:
+            overrides[key] = tuple(overrides[key])
+    data = ev.get("data", "default")
+    if not isinstance(data, str) or data.startswith(("Dataset(", "<")):
+        raise NOSError(f"{run_dir} was searched on an in-memory data set; call "
+                       f"deap_nos.verdict(...) with dataset=... instead")
+    genomes, names = _run_genomes(run_dir, top)
+    result = verdict(genomes, seeds=seeds, preset=preset, names=names, progress=progress,
+                     data=data, **overrides)
+    result.write(run_dir)
+    append_to_report(run_dir, result.report())
+    return result
+
+
+#: The line that starts the verdict section of a report.md.
+_SECTION = "## Verdict on the held-out test split"
+
+
+def append_to_report(run_dir, section):
+    """Put ``section`` at the end of ``report.md``, replacing an earlier verdict."""
+    path = os.path.join(run_dir, "report.md")
+    text = ""
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as stream:
+            text = stream.read()
+    text = text.split(_SECTION, 1)[0].rstrip()
+    with open(path, "w", encoding="utf-8") as stream:
+        stream.write((text + "\n\n" if text else "") + section + "\n")
