@@ -149,7 +149,7 @@ def cmd_search(args):
     report = write_report(run_dir, best, baseline, logbook, args, elapsed)
     print(report)
     if args.verdict and args.preset != "cheap":
-        from .verdict import verdict_for_run
+        from .heldout import verdict_for_run
         result = verdict_for_run(run_dir, seeds=args.verdict_seeds, top=args.verdict_top,
                                  progress=None if args.quiet else _stderr)
         print("\n" + result.report())
@@ -165,7 +165,7 @@ def _reevaluate(hof, evaluator, toolbox, args):
     best = [ind for ind in hof if ind.fitness.values[0] >= 0.0]
     if args.reevaluate <= 1 or not best or not hasattr(evaluator, "repeats"):
         return list(hof)
-    from .verdict import reevaluate
+    from .heldout import reevaluate
     if not args.quiet:
         _stderr(f"re-evaluating the top {len(best)} with {args.reevaluate} seeds each")
     return reevaluate(best, evaluator, repeats=args.reevaluate, map=toolbox.map)
@@ -366,7 +366,7 @@ def cmd_check(args):
 
 def cmd_verdict(args):
     """Judge a finished run's best genomes on the held-out test split."""
-    from .verdict import verdict_for_run
+    from .heldout import verdict_for_run
     result = verdict_for_run(args.run, seeds=args.verdict_seeds, top=args.verdict_top,
                              progress=None if args.quiet else _stderr)
     print(result.report())

@@ -1,4 +1,4 @@
-"""The held-out verdict: is a genome really better than Adam?
+"""The held-out verdict (``nos.verdict``): is a genome really better than Adam?
 
 A search selects on the validation split, so the fitness it reports is optimistic: among
 many candidates, some win by the luck of one seed. The verdict answers the question a
