@@ -21,6 +21,7 @@ setup(
         "multiprocess>=0.70.15,<1",
         "matplotlib>=3.7,<4",
         "scikit-learn>=1.3,<2",
+        "mnist1d>=0.0.2,<1",
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6.80", "dask[distributed]>=2024.1"],

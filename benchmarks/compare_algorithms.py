@@ -8,6 +8,11 @@ learning-rate grid (:class:`deap_nos.cheap.DigitsEvaluator`, numpy only, ≈ 0.1
 Both algorithms start from the same random genomes for a seed; seeds run in parallel
 processes.
 
+Mode ``surrogate``: the same real genomes, scored by the ConvNet surrogate on the
+``default`` preset (MNIST-1D, 1-D ConvNet, lr sweep, early stops), through
+``PopulationEvaluator`` when it is available (``--evaluator single`` forces
+``SurrogateEvaluator``): the comparison on the benchmark a search really uses.
+
 Mode ``nk``: a toy NK landscape (Kauffman): a genome of N genes with A alleles each
 (like a graph's operator choices); each gene's contribution depends on itself and K
 other genes through a random table, so the landscape is rugged and epistatic. Genomes
@@ -97,22 +102,40 @@ def best_so_far(logfile, budget):
     return curve
 
 
-def graph_toolbox(steps):
+def surrogate_evaluator(kind, seed):
+    """The default-preset evaluator: the population one unless ``kind == "single"``."""
+    if kind != "single":
+        try:
+            from deap_nos.population import PopulationEvaluator
+            return PopulationEvaluator.preset("default", seed=seed)
+        except ImportError:
+            pass
+    from deap_nos.evaluator import SurrogateEvaluator
+    return SurrogateEvaluator.preset("default", seed=seed)
+
+
+def graph_toolbox(steps, mode="graphs", kind="population", seed=0):
     space = nos.SearchSpace.default()
     toolbox = base.Toolbox()
     toolbox.register("individual", nos.initGraph, creator.GraphIndividual, space)
     toolbox.register("mutate", nos.mutGraph, space=space)
-    toolbox.register("evaluate", DigitsEvaluator(steps=steps))
+    if mode == "surrogate":
+        evaluate = surrogate_evaluator(kind, seed)
+        if hasattr(evaluate, "map"):
+            toolbox.register("map", evaluate.map)
+    else:
+        evaluate = DigitsEvaluator(steps=steps)
+    toolbox.register("evaluate", evaluate)
     return toolbox
 
 
 def run_pair(seed, mode="graphs", particles=10, nsteps=6, nmut=6, sample_size=3,
-             steps=100):
+             steps=100, kind="population"):
     """Both algorithms from the same start genomes; their best-so-far curves."""
     if mode == "nk":
         toolbox, draw = make_toolbox(NKLandscape(seed=seed)), random_genome
     else:
-        toolbox = graph_toolbox(steps)
+        toolbox = graph_toolbox(steps, mode, kind, seed)
         draw = toolbox.individual
     budget = particles + particles * nsteps * nmut
     curves, seconds = {}, {}
@@ -137,13 +160,18 @@ def run_pair(seed, mode="graphs", particles=10, nsteps=6, nmut=6, sample_size=3,
     return curves, budget, seconds
 
 
+_SUFFIX = {"graphs": "", "surrogate": "_surrogate", "nk": "_nk"}
+
+
 def _run_pair_args(args):
     return run_pair(*args)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mode", choices=("graphs", "nk"), default="graphs")
+    parser.add_argument("--mode", choices=("graphs", "surrogate", "nk"), default="graphs")
+    parser.add_argument("--evaluator", choices=("population", "single"), default="population",
+                        help="surrogate mode: PopulationEvaluator (default) or SurrogateEvaluator")
     parser.add_argument("--seeds", type=int, default=None,
                         help="default 6 (graphs) or 10 (nk)")
     parser.add_argument("--particles", type=int, default=None,
@@ -156,15 +184,14 @@ def main(argv=None):
                         help="processes running seeds in parallel")
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
-    graphs = args.mode == "graphs"
+    graphs = args.mode in ("graphs", "surrogate")
     seeds = args.seeds or (6 if graphs else 10)
     particles = args.particles or (6 if graphs else 10)
     nsteps = args.nsteps or (5 if graphs else 6)
     nmut = args.nmut or (5 if graphs else 6)
     out = args.out or os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                   "compare_algorithms.png" if graphs
-                                   else "compare_algorithms_nk.png")
-    jobs = [(seed, args.mode, particles, nsteps, nmut, 3, args.steps)
+                                   f"compare_algorithms{_SUFFIX[args.mode]}.png")
+    jobs = [(seed, args.mode, particles, nsteps, nmut, 3, args.steps, args.evaluator)
             for seed in range(seeds)]
     began = time.perf_counter()
     if args.workers > 1 and seeds > 1:
@@ -180,9 +207,13 @@ def main(argv=None):
     std = {n: numpy.std([r[0][n] for r in runs], axis=0) for n in names}
     finals = {n: [r[0][n][-1] for r in runs] for n in names}
     cpu = {n: sum(r[2][n] for r in runs) for n in names}
-    if graphs:
+    if args.mode == "surrogate":
+        print(f"real genomes (paper's space, initGraph/mutGraph), ConvNet surrogate, "
+              f"preset default (MNIST-1D), {args.evaluator} evaluator")
+    if args.mode == "graphs":
         print(f"real genomes (paper's space, initGraph/mutGraph), DigitsEvaluator "
               f"softmax, {args.steps} steps, lrs {DigitsEvaluator().lrs}")
+    if graphs:
         print(f"particle GA n={particles} k={nsteps} m={nmut}; regularized evolution "
               f"P={particles} S=3 batch 1; budget {budget} evaluations; {seeds} seeds "
               f"(start genomes differ per seed, shared by both algorithms)")
@@ -203,7 +234,9 @@ def main(argv=None):
           + f" (summed over seeds); wall {wall:.0f} s with {args.workers} process(es)")
     from deap_nos.plots import plot_comparison
     x = numpy.arange(1, budget + 1)
-    title = ("real genomes on digits" if graphs else f"NK landscape N={N}, K={K}") + \
+    title = {"graphs": "real genomes on digits (softmax)",
+             "surrogate": "real genomes, ConvNet surrogate on MNIST-1D",
+             "nk": f"NK landscape N={N}, K={K}"}[args.mode] + \
         f": same budget, {seeds} seeds"
     plot_comparison({n: (x, mean[n], std[n]) for n in names}, out, title=title)
     print(f"plot written to {out}")

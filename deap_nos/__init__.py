@@ -40,6 +40,8 @@ _LAZY = {
     "eaRegularized": ("deap_nos.algorithms", "eaRegularized"),
     "initial_population": ("deap_nos.algorithms", "initial_population"),
     "eliminate": ("deap_nos.algorithms", "eliminate"),
+    "verdict": ("deap_nos.heldout", "verdict"),
+    "reevaluate": ("deap_nos.heldout", "reevaluate"),
 }
 
 

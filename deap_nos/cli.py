@@ -1,9 +1,11 @@
-"""The ``deap-nos`` command: search, compare, show, check, plot.
+"""The ``deap-nos`` command: search, verdict, compare, show, check, plot.
 
 ``deap-nos search`` is the main job: a particle-GA (or regularized-evolution) search on
-the embedded digits data with the ``quick`` evaluator, which finishes in minutes on a
-laptop CPU and writes a run folder (checkpoint, evaluation log, JSON hall of fame,
-plots, report). A wrong flag or a missing data directory gets a one-line error.
+the generated MNIST-1D data with the ``default`` evaluator, which finishes in minutes on
+a laptop CPU and writes a run folder (checkpoint, evaluation log, JSON hall of fame,
+plots, report), then re-evaluates its best with more seeds and gives the held-out
+verdict against Adam (``deap-nos verdict``). A wrong flag or a missing data directory
+gets a one-line error.
 """
 import argparse
 import json
@@ -56,14 +58,16 @@ def make_evaluator(args, space=None, optimizer_factory=None):
     a genome: for smoke tests of a setup); the others are the ConvNet surrogate.
     """
     if args.preset == "cheap":
-        if args.data != "default":
+        if args.data not in (None, "digits"):
             raise NOSError("--preset cheap trains on the embedded digits only; "
-                           "use --preset quick/paper/authors with --data cifar10")
+                           "use --preset default/quick/paper/authors for other data")
         from .cheap import DigitsEvaluator
         steps = {"steps": args.train_steps} if args.train_steps else {}
         return DigitsEvaluator(seed=args.seed, space=space, **steps)
     from .evaluator import SurrogateEvaluator
-    options = {"data": args.data, "seed": args.seed, "optimizer_factory": optimizer_factory}
+    options = {"seed": args.seed, "optimizer_factory": optimizer_factory}
+    if args.data:
+        options["data"] = args.data
     if args.data_dir:
         options["data_options"] = {"data_dir": args.data_dir}
     if getattr(args, "repeats", None):
@@ -91,7 +95,8 @@ def _check_data(args):
     """Fail early, in one line, when the data set cannot be found (without loading it:
     the evaluator loads it where it trains)."""
     from . import data
-    if args.data == "cifar10":
+    name = args.data or (None if args.preset == "cheap" else _preset_value(args.preset, "data"))
+    if name == "cifar10":
         data.find_cifar10(args.data_dir)
 
 
@@ -138,11 +143,32 @@ def cmd_search(args):
         population, logbook = algorithms.eaRegularized(
             population, toolbox, args.cycles, args.sample_size, **common)
     baseline = _evaluate_baseline(toolbox, space, run_dir)
+    best = _reevaluate(hof, evaluator, toolbox, args)
     elapsed = time.perf_counter() - started
     _close_map(toolbox)
-    report = write_report(run_dir, hof, baseline, logbook, args, elapsed)
+    report = write_report(run_dir, best, baseline, logbook, args, elapsed)
     print(report)
+    if args.verdict and args.preset != "cheap":
+        from .heldout import verdict_for_run
+        result = verdict_for_run(run_dir, seeds=args.verdict_seeds, top=args.verdict_top,
+                                 progress=None if args.quiet else _stderr)
+        print("\n" + result.report())
     return 0
+
+
+def _stderr(line):
+    print(line, file=sys.stderr, flush=True)
+
+
+def _reevaluate(hof, evaluator, toolbox, args):
+    """Noise-aware selection: the hall of fame re-evaluated with more seeds, best first."""
+    best = [ind for ind in hof if ind.fitness.values[0] >= 0.0]
+    if args.reevaluate <= 1 or not best or not hasattr(evaluator, "repeats"):
+        return list(hof)
+    from .heldout import reevaluate
+    if not args.quiet:
+        _stderr(f"re-evaluating the top {len(best)} with {args.reevaluate} seeds each")
+    return reevaluate(best, evaluator, repeats=args.reevaluate, map=toolbox.map)
 
 
 def _evaluate_baseline(toolbox, space, run_dir):
@@ -178,8 +204,10 @@ def _write_settings(run_dir, args, evaluator):
 
 def _entry(ind):
     info = getattr(ind, "info", {}) or {}
+    search = info.get("search_fitness")
     return {"equation": str(ind), "fitness": ind.fitness.values[0], "lr": info.get("lr"),
-            "genome": ind.to_dict()}
+            "search_fitness": search[0] if search else ind.fitness.values[0],
+            "runs": info.get("runs"), "genome": ind.to_dict()}
 
 
 def write_report(run_dir, hof, baseline, logbook, args, elapsed):
@@ -192,19 +220,25 @@ def write_report(run_dir, hof, baseline, logbook, args, elapsed):
     records = read_log(log_path) if os.path.exists(log_path) else []
     _plots(run_dir, hof, records)
     failures = sum(1 for r in records if r.get("failed"))
-    lines = [f"# deap-nos search — {args.algorithm}, preset {args.preset}, data {args.data}",
+    lines = [f"# deap-nos search — {args.algorithm}, preset {args.preset}, "
+             f"data {args.data or 'of the preset'}",
              "",
              f"{len(records)} evaluations ({failures} failed) in {elapsed:.0f} s; "
              f"run folder {run_dir}",
              "",
-             "| rank | fitness | best lr | equation |", "|---|---|---|---|"]
+             "| rank | fitness | search fitness | best lr | equation |",
+             "|---|---|---|---|---|"]
     for rank, entry in enumerate(entries, 1):
-        lines.append(f"| {rank} | {entry['fitness']:.4f} | {_fmt(entry['lr'])} | "
-                     f"`{entry['equation']}` |")
+        lines.append(f"| {rank} | {entry['fitness']:.4f} | {entry['search_fitness']:.4f} | "
+                     f"{_fmt(entry['lr'])} | `{entry['equation']}` |")
     base = _entry(baseline)
-    lines.append(f"| Adam | {base['fitness']:.4f} | {_fmt(base['lr'])} | `{base['equation']}` |")
-    lines += ["", "Fitness: best validation accuracy on the surrogate (failed = "
-              f"{-1.0}).", "", "Plots: progress.png, best_genome.png, best_decays.png."]
+    lines.append(f"| Adam | {base['fitness']:.4f} | {base['search_fitness']:.4f} | "
+                 f"{_fmt(base['lr'])} | `{base['equation']}` |")
+    seeds = getattr(args, "reevaluate", 1)
+    lines += ["", "Fitness: best validation accuracy on the surrogate (failed = -1.0)"
+              + (f", the mean of {seeds} seeds for the hall of fame (noise-aware selection; "
+                 f"'search fitness' is the one seed the search saw)." if seeds > 1 else "."),
+              "", "Plots: progress.png, best_genome.png, best_decays.png."]
     text = "\n".join(lines)
     with open(os.path.join(run_dir, "report.md"), "w", encoding="utf-8") as stream:
         stream.write(text + "\n")
@@ -283,7 +317,7 @@ def _compare_subject(spec):
 
 
 def _comparison_table(rows, args):
-    lines = [f"Validation accuracy, preset {args.preset}, data {args.data}, "
+    lines = [f"Validation accuracy, preset {args.preset}, data {args.data or 'of the preset'}, "
              f"{args.repeats} run(s) each (mean ± std)", "",
              "| optimizer | accuracy | best lr |", "|---|---|---|"]
     for name, mean, std, lr, reason in rows:
@@ -328,6 +362,15 @@ def cmd_check(args):
     for lr, loss in zip(result.lrs, result.losses):
         print(f"  lr {lr:<8g} final loss {loss:.6g}")
     return 0 if result.passed else 1
+
+
+def cmd_verdict(args):
+    """Judge a finished run's best genomes on the held-out test split."""
+    from .heldout import verdict_for_run
+    result = verdict_for_run(args.run, seeds=args.verdict_seeds, top=args.verdict_top,
+                             progress=None if args.quiet else _stderr)
+    print(result.report())
+    return 0
 
 
 def cmd_plot(args):
@@ -397,6 +440,12 @@ def build_parser():
     search.add_argument("--workers", type=_positive, default=min(2, os.cpu_count() or 1),
                         help="evaluation processes (default: up to 2)")
     search.add_argument("--top", type=_positive, default=5, help="hall-of-fame size")
+    search.add_argument("--reevaluate", type=_positive, default=3, metavar="SEEDS",
+                        help="re-evaluate the hall of fame with this many seeds before "
+                        "ranking it (noise-aware selection; 1 turns it off; default 3)")
+    search.add_argument("--no-verdict", dest="verdict", action="store_false",
+                        help="skip the held-out verdict at the end")
+    _verdict_options(search)
     search.add_argument("--run-dir", help="run folder (default runs/search-DATE-TIME)")
     search.add_argument("--resume", metavar="RUN", help="continue a killed run from its folder")
     search.set_defaults(func=cmd_search)
@@ -421,20 +470,40 @@ def build_parser():
     check.add_argument("genome", help="expression, zoo name, or genome file (JSON or text)")
     check.set_defaults(func=cmd_check)
 
+    verdict = sub.add_parser("verdict", help="judge a run's best genomes against Adam on "
+                             "the held-out test split",
+                             description="Retrain the run's top genomes and the baselines "
+                             "(AdamSpace, Keras Adam, momentum SGD) on train+validation "
+                             "with several seeds; score on test; Welch and Mann-Whitney "
+                             "p-values against Keras Adam.")
+    verdict.add_argument("run", help="run folder written by deap-nos search")
+    _verdict_options(verdict)
+    verdict.add_argument("--quiet", action="store_true", help="no progress output")
+    verdict.set_defaults(func=cmd_verdict)
+
     plot = sub.add_parser("plot", help="redraw a run folder's plots")
     plot.add_argument("run", help="run folder written by deap-nos search")
     plot.set_defaults(func=cmd_plot)
     return parser
 
 
+def _verdict_options(parser):
+    parser.add_argument("--verdict-seeds", dest="verdict_seeds", type=_positive, default=5,
+                        help="training runs per optimizer in the verdict (default 5)")
+    parser.add_argument("--verdict-top", dest="verdict_top", type=_positive, default=1,
+                        help="how many of the best genomes the verdict judges (default 1)")
+
+
 def _data_options(parser):
-    parser.add_argument("--data", choices=("default", "cifar10"), default="default",
-                        help="data set: the embedded digits (default) or CIFAR-10")
+    parser.add_argument("--data", choices=("default", "mnist1d", "digits", "cifar10"),
+                        default=None, help="data set (default: the preset's): MNIST-1D "
+                        "(generated, the default preset's), the embedded digits, CIFAR-10")
     parser.add_argument("--data-dir", help="folder holding cifar-10-batches-py (for --data cifar10)")
-    parser.add_argument("--preset", choices=("quick", "paper", "authors", "cheap"),
-                        default="quick", help="evaluator settings: quick (ConvNet on "
-                        "digits, seconds a genome; default), paper, authors (CIFAR-10 "
-                        "settings), cheap (numpy softmax regression, for smoke tests)")
+    parser.add_argument("--preset", choices=("default", "quick", "paper", "authors", "cheap"),
+                        default="default", help="evaluator settings: default (1-D ConvNet "
+                        "on MNIST-1D, seconds a genome), quick (ConvNet on digits), paper, "
+                        "authors (CIFAR-10 settings), cheap (numpy softmax regression on "
+                        "digits, for smoke tests)")
     parser.add_argument("--train-steps", type=_positive, default=None,
                         help="override the preset's training steps")
     parser.add_argument("--seed", type=int, default=0, help="seed of the whole run")

@@ -75,19 +75,24 @@ _COMMON = dict(
     seed=0,
     jit=False,
     val_batch_size=1000,
+    paired=False,
 )
 
-#: Named settings. ``paper``: Section 3.3-3.4 on CIFAR-10. ``authors``: the authors'
-#: code (16,000 steps, augmentation, a 40 % second sweep gate). ``quick``: the embedded
-#: digits data, a small net and a few hundred steps — a meaningful ranking in seconds.
+#: Named settings. ``default``: MNIST-1D with the 1-D ConvNet, sized by
+#: benchmarks/bench_signal.py for signal per second (the main job's). ``quick``: the
+#: embedded digits, a small net and a few hundred steps (0.1's default; optimizers tie
+#: on it within noise). ``paper``: Section 3.3-3.4 on CIFAR-10. ``authors``: the
+#: authors' code (16,000 steps, augmentation, a 40 % second sweep gate).
 PRESETS = {
     "paper": dict(_COMMON, data="cifar10", base=48, batch_size=128, sweep_steps=800,
                   steps=8000, eval_every=500, stop_after=1000),
     "authors": dict(_COMMON, data="cifar10", base=48, batch_size=128, sweep_steps=800,
                     steps=16000, eval_every=500, stop_after=1000, augment=True,
                     sweep_gate_acc=0.40),
-    "quick": dict(_COMMON, data="default", base=8, batch_size=64, sweep_steps=30,
+    "quick": dict(_COMMON, data="digits", base=8, batch_size=64, sweep_steps=30,
                   steps=300, eval_every=50, stop_after=100),
+    "default": dict(_COMMON, data="mnist1d", base=16, batch_size=64, sweep_steps=40,
+                    steps=600, eval_every=100, stop_after=200, sweep_min_acc=0.20),
 }
 
 _AGGREGATES = ("mean", "worst")
@@ -308,12 +313,13 @@ class SurrogateEvaluator:
 
     Parameters
     ----------
-    preset : {"paper", "authors", "quick"}, optional
+    preset : {"default", "quick", "paper", "authors"}, optional
         Starting values of every other parameter (default ``"paper"``); any parameter
         given explicitly overrides the preset. See :data:`PRESETS`.
     data : str or Dataset
-        ``"default"``/``"digits"`` (embedded), ``"cifar10"``, or a
-        :class:`~deap_nos.data.Dataset`. Names are loaded lazily, once per process.
+        ``"default"``/``"mnist1d"`` (generated), ``"digits"`` (embedded), ``"cifar10"``,
+        or a :class:`~deap_nos.data.Dataset`. Names are loaded lazily, once per process.
+        Only the train and validation splits are read; test is the verdict's.
     data_options : dict, optional
         Keyword arguments of the loader (e.g. ``{"data_dir": ...}`` for CIFAR-10).
     base : int
@@ -363,6 +369,10 @@ class SurrogateEvaluator:
         XLA-compile the training step.
     val_batch_size : int
         Batch size of validation passes.
+    paired : bool
+        Seed every genome with ``seed`` itself rather than a hash of seed and genome, so
+        different optimizers start from the same weights and see the same batches (the
+        verdict's paired design); a search keeps the default False.
     """
 
     _PARAMS = tuple(PRESETS["paper"])
@@ -373,7 +383,7 @@ class SurrogateEvaluator:
                  steps=_UNSET, warmup_steps=_UNSET, hold_steps=_UNSET, eval_every=_UNSET,
                  stop_after=_UNSET, min_train_acc=_UNSET, standardize=_UNSET,
                  augment=_UNSET, augment_options=_UNSET, repeats=_UNSET, aggregate=_UNSET,
-                 seed=_UNSET, jit=_UNSET, val_batch_size=_UNSET, optimizer_factory=None,
+                 seed=_UNSET, jit=_UNSET, val_batch_size=_UNSET, paired=_UNSET, optimizer_factory=None,
                  space=None):
         name = "paper" if preset is None else str(preset).lower()
         if name not in PRESETS:
@@ -498,7 +508,7 @@ class SurrogateEvaluator:
         self._tensors()  # a missing data set is a configuration error: raise it
         timing["data"] += time.perf_counter() - t
         _configure_devices()
-        seed = genome_seed(self.seed, genome)
+        seed = int(self.seed) if self.paired else genome_seed(self.seed, genome)
         info = {"stage": "sweep", "seed": seed, "lr": None, "sweep": [], "curves": [],
                 "runs": [], "timing": timing, "preset": self.preset_name}
         py_state, np_state = random.getstate(), np.random.get_state()

@@ -183,3 +183,24 @@ def plot_comparison(curves, path=None, ax=None, title="best fitness against eval
     ax.set_title(title)
     ax.legend()
     return _finish(fig, path)
+
+
+def plot_verdict(samples, reference=None, path=None, ax=None):
+    """Test accuracy per optimizer: a box per optimizer, its seeds as dots.
+
+    ``samples`` is a list of ``(name, scores)``; the ``reference`` (Adam) is shaded.
+    """
+    fig, ax = _axes(ax, size=(max(5, 1.1 * len(samples) + 2), 4))
+    names = [name for name, _ in samples]
+    data = [np.asarray(scores, float) for _, scores in samples]
+    boxes = ax.boxplot(data, patch_artist=True, widths=0.5)
+    for name, patch in zip(names, boxes["boxes"]):
+        patch.set_facecolor("#f4c7a1" if name == reference else "#c6dbef")
+    rng = np.random.default_rng(0)
+    for i, values in enumerate(data, 1):
+        ax.plot(i + rng.uniform(-0.12, 0.12, len(values)), values, "k.", ms=5)
+    ax.set_xticks(range(1, len(names) + 1))
+    ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("test accuracy")
+    ax.set_title("verdict: retrained on train+val, scored on test")
+    return _finish(fig, path)

@@ -7,9 +7,10 @@ import deap_nos as nos
 def parser(description):
     """Options every search example accepts."""
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--evaluator", choices=("quick", "cheap"), default="quick",
-                   help="quick: the ConvNet surrogate on the embedded digits (seconds per "
-                   "genome); cheap: numpy softmax regression on digits (~0.1 s per genome)")
+    p.add_argument("--evaluator", choices=("default", "quick", "cheap"), default="default",
+                   help="default: the 1-D ConvNet surrogate on generated MNIST-1D (seconds "
+                   "per genome); quick: the ConvNet on the embedded digits; cheap: numpy "
+                   "softmax regression on digits (~0.1 s per genome)")
     p.add_argument("--workers", type=int, default=2, help="evaluation processes")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--run-dir", default=None, help="checkpoint folder (resumable)")
@@ -28,7 +29,7 @@ def evaluator(name, space, seed=0):
     """The evaluator named on the command line."""
     if name == "cheap":
         return nos.DigitsEvaluator(seed=seed)
-    return nos.SurrogateEvaluator.preset("quick", space=space, seed=seed)
+    return nos.SurrogateEvaluator.preset(name, space=space, seed=seed)
 
 
 def statistics():

@@ -64,7 +64,7 @@ def test_missing_cifar_directory_is_a_one_line_error(capsys, tmp_path):
 
 
 def test_every_help_runs():
-    for command in ([], ["search"], ["compare"], ["show"], ["check"], ["plot"]):
+    for command in ([], ["search"], ["verdict"], ["compare"], ["show"], ["check"], ["plot"]):
         out = subprocess.run([sys.executable, "-m", "deap_nos.cli", *command, "--help"],
                              capture_output=True, text=True, cwd=ROOT)
         assert out.returncode == 0 and "usage: deap-nos" in out.stdout

@@ -38,6 +38,8 @@ def test_cifar_reader_split_and_layout(tmp_path):
     assert ds.x_train.shape == (5 * PER_FILE - 25, 32, 32, 3)
     assert ds.x_val.shape == (25, 32, 32, 3)
     assert ds.x_train.dtype == np.float32 and ds.y_train.dtype == np.int32
+    # The test split is the test batch.
+    assert ds.x_test.shape == (PER_FILE, 32, 32, 3) and ds.y_test.shape == (PER_FILE,)
     # The validation set is the *last* images of the training batches, in order.
     np.testing.assert_array_equal(ds.y_val, labels[-25:])
     np.testing.assert_array_equal(ds.y_train, labels[:-25])
@@ -90,10 +92,11 @@ def test_cifar_bad_validation_size(tmp_path):
         data.cifar10(data_dir=directory, validation_size=100)
 
 
-def test_digits_embedded_default():
-    ds = data.load("default")
+def test_digits_embedded():
+    ds = data.load("digits")
     assert ds.name == "digits" and ds.classes == 10
-    assert len(ds.x_train) + len(ds.x_val) == 1797
+    assert len(ds.x_train) + len(ds.x_val) + len(ds.x_test) == 1797
+    assert abs(len(ds.x_test) - 0.2 * 1797) < 10
     assert ds.input_shape == (8, 8, 1)
     assert ds.x_train.dtype == np.float32 and ds.x_train.max() <= 1.0
     assert set(np.unique(ds.y_val)) == set(range(10))  # stratified
@@ -106,7 +109,7 @@ def test_digits_embedded_default():
 
 
 def test_unknown_name_lists_known():
-    with pytest.raises(UnknownNameError, match="cifar10.*digits"):
+    with pytest.raises(UnknownNameError, match="cifar10.*digits.*mnist1d"):
         data.load("mnist")
 
 

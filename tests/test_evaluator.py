@@ -71,14 +71,16 @@ def test_presets_and_overrides():
     assert (authors.steps, authors.augment, authors.sweep_gate_acc) == (16000, True, 0.40)
     assert authors.min_train_acc == 0.40 and authors.stop_after == 1000
     quick = SurrogateEvaluator.preset("quick", steps=123)
-    assert quick.steps == 123 and quick.data == "default"
+    assert quick.steps == 123 and quick.data == "digits"
+    default = SurrogateEvaluator.preset("default")
+    assert (default.data, default.base, default.steps) == ("mnist1d", 16, 600)
     assert quick.warmup == round(0.1 * 123)
     assert SurrogateEvaluator().preset_name == "paper"
-    assert set(PRESETS) == {"paper", "authors", "quick"}
+    assert set(PRESETS) == {"paper", "authors", "quick", "default"}
 
 
 def test_bad_settings_are_errors():
-    with pytest.raises(UnknownNameError, match="authors.*paper.*quick"):
+    with pytest.raises(UnknownNameError, match="authors.*default.*paper.*quick"):
         SurrogateEvaluator.preset("fast")
     with pytest.raises(UnknownNameError, match="worst"):
         SurrogateEvaluator.preset("quick", aggregate="median")

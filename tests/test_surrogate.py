@@ -37,3 +37,18 @@ def test_layout_and_output():
 def test_bad_base_is_an_error():
     with pytest.raises(NOSError):
         surrogate.convnet(0)
+
+
+def test_signals_get_the_one_dimensional_convnet():
+    import keras
+
+    from deap_nos.surrogate import convnet, convnet_params
+
+    model = convnet(16, (40, 1), 10)
+    kinds = {type(layer).__name__ for layer in model.layers}
+    assert "Conv1D" in kinds and "Conv2D" not in kinds
+    assert model.count_params() == convnet_params(16, (40, 1), 10)
+    # 3 taps instead of 9: conv1 = 3·1·16 + 16 weights
+    assert model.get_layer("conv1").count_params() == 3 * 16 + 16
+    out = model(keras.ops.zeros((2, 40, 1)))
+    assert tuple(out.shape) == (2, 10)
