@@ -63,6 +63,9 @@ def _namespace(segments, n_segments, seed):
             self.counter = None    # set per call: a [2] int seed for dropout
 
         def norm(self, x):
+            if x.shape.rank == 1:     # one run's weights: each tensor on its own
+                sums = tf.math.unsorted_segment_sum(tf.square(x), segments, n_segments)
+                return tf.gather(tf.sqrt(sums), segments)
             if x.shape.rank != 2:
                 return tf.sqrt(tf.reduce_sum(tf.square(x)))
             sums = tf.math.unsorted_segment_sum(tf.transpose(tf.square(x)), segments,
@@ -260,47 +263,43 @@ class Interpreter:
         m, n = len(values), self.max_nodes
         table = tf.stack(values + [tf.zeros_like(g)] * n, axis=1)  # [K, M + N, P]
         counter = B.counter
+        runs = tf.shape(g)[0]
 
-        def body(k, table, nodes):
-            # One slot per iteration (a loop, not unrolled: XLA compiles the body once).
-            B.counter = counter + tf.stack([tf.cast(k, tf.int64), tf.constant(0, tf.int64)])
-            # tf.gather, not slicing with the loop index: XLA mis-slices d[:, k, 1:2].
-            d, refs = tf.gather(decays, k, axis=1), tf.gather(inputs, k, axis=1)
-            x = tf.gather(table, refs[:, 0], batch_dims=1) * d[:, 0:1]
-            y = tf.gather(table, refs[:, 1], batch_dims=1) * d[:, 1:2]
-            out, n_new = self._apply_ops(tf.gather(op, k, axis=1), x, y,
-                                         tf.gather(state["nodes"], k), t_col, B)
-            here = tf.equal(tf.range(m + n), m + k)[None, :, None]
-            table = tf.where(here, out[:, None, :], table)
-            nodes = tf.tensor_scatter_nd_update(nodes, [[k]], n_new[None])
-            return k + 1, table, nodes
+        def body(i, table, nodes):
+            # One (run, slot) per iteration, slots of a run in topological order: only
+            # the run's own operation is computed (tf.switch_case, an XLA conditional).
+            r, k = i // n, i % n
+            B.counter = counter + tf.cast(tf.stack([r, k]), tf.int64)
+            d = tf.gather_nd(decays, [r, k])
+            refs = tf.gather_nd(inputs, [r, k])
+            x = tf.gather_nd(table, [r, refs[0]]) * d[0]
+            y = tf.gather_nd(table, [r, refs[1]]) * d[1]
+            out, n_new = self._apply_op(tf.gather_nd(op, [r, k]), x, y,
+                                        tf.gather_nd(nodes, [k, r]), tf.gather(t, r), B)
+            table = tf.tensor_scatter_nd_update(table, [[r, m + k]], out[None])
+            nodes = tf.tensor_scatter_nd_update(nodes, [[k, r]], n_new[None])
+            return i + 1, table, nodes
 
-        _, table, nodes = tf.while_loop(lambda k, *_: k < n, body,
+        _, table, nodes = tf.while_loop(lambda i, *_: i < runs * n, body,
                                         (tf.constant(0), table, state["nodes"]))
         new["nodes"] = nodes
         return table[:, -1], new
 
-    def _apply_ops(self, op, x, y, n, t_col, B):
-        """Every operation on ``(x, y)``; keep each run's own (and its node state)."""
+    def _apply_op(self, op, x, y, n, t, B):
+        """Operation number ``op`` of the space on one run's ``(x, y)``: (out, new node state)."""
         import tensorflow as tf
 
-        outs, states = [], {}
-        for i, prim in enumerate(self.ops):
-            if prim.stateful:
-                out, states[i] = prim.fn(x, n, t_col, B)
-            elif prim.arity == 1:
-                out = prim.fn(x, B)
-            else:
-                out = prim.fn(x, y, B)
-            outs.append(tf.broadcast_to(out, tf.shape(x)))
-        result = tf.gather(tf.stack(outs, axis=1), op, batch_dims=1)
-        if not states:
-            return result, n
-        keys = list(states)
-        table = tf.stack([states[i] for i in keys] + [n], axis=1)
-        lookup = np.full(len(self.ops), len(keys), np.int32)
-        lookup[keys] = np.arange(len(keys))
-        return result, tf.gather(table, tf.gather(lookup, op), batch_dims=1)
+        def branch(prim):
+            def run():
+                if prim.stateful:
+                    out, n_new = prim.fn(x, n, t, B)
+                else:
+                    out = prim.fn(x, B) if prim.arity == 1 else prim.fn(x, y, B)
+                    n_new = n
+                return tf.broadcast_to(out, tf.shape(x)), tf.broadcast_to(n_new, tf.shape(x))
+            return run
+
+        return tf.switch_case(op, [branch(prim) for prim in self.ops])
 
     def _decays(self, codes, t, B):
         """Each edge's decay multiplier at each run's step: ``[K, N, 2]`` (1 if none)."""
