@@ -332,7 +332,9 @@ class PopulationEvaluator(SurrogateEvaluator):
                 break
             n = min(slots[s].steps_to_event() for s in active)
             try:
+                t0 = time.perf_counter()
                 losses, accs = trainer.run(n)
+                self._count(n, len(active), time.perf_counter() - t0)
             except Exception as exc:   # the step itself broke: fail the runs it held
                 for s in active:
                     if not slots[s].job.done:
@@ -350,6 +352,17 @@ class PopulationEvaluator(SurrogateEvaluator):
                 if slots[s].finished:
                     self._collect(slots[s], queue)
                     slots[s] = None
+
+    def _count(self, steps, active, seconds):
+        counters = self.counters()
+        counters["slot_steps"] += steps * self.slots
+        counters["run_steps"] += steps * active
+        counters["train_seconds"] += seconds
+
+    def counters(self):
+        """Work done in this process: slot-steps, useful run-steps, seconds in training."""
+        return self._cache.setdefault("counters", {"slot_steps": 0, "run_steps": 0,
+                                                   "train_seconds": 0.0})
 
     def _fill(self, trainer, slots, queue):
         """Start queued runs in free slots; drop the runs of jobs already decided."""
