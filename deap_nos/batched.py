@@ -117,8 +117,10 @@ class BatchedConvNet:
     def forward(self, w, stats, x, training, seed=None):
         """Class probabilities ``[K, B, classes]`` and the new stats ``[K, Q]``.
 
-        ``x`` is one batch shared by every run, ``[B, *input_shape]``; ``seed`` a
-        ``[2]`` int tensor for the dropout masks (training only).
+        ``x`` is one batch shared by every run, ``[B, *input_shape]``, or one batch per
+        run, ``[K, B, *input_shape]``; ``seed`` ``[K, 2]`` int64 (each run's seed and
+        step) draws the dropout masks (training only), so a run's masks do not depend on
+        its slot or its neighbours.
         """
         import tensorflow as tf
 
@@ -127,7 +129,8 @@ class BatchedConvNet:
         for i, stride in enumerate((1, 2, 2)):
             kernel, bias, gamma, beta = tensors[4 * i:4 * i + 4]
             c = int(bias.shape[-1])
-            h = self._conv(x if i == 0 else h, kernel, stride, shared=i == 0) \
+            shared = i == 0 and x.shape.rank == self.ndim + 2
+            h = self._conv(x if i == 0 else h, kernel, stride, shared=shared) \
                 + _expand(bias, self.ndim + 1)
             mean_old, var_old = stats[:, at:at + c], stats[:, at + c:at + 2 * c]
             at += 2 * c
@@ -144,7 +147,7 @@ class BatchedConvNet:
             h = tf.nn.silu(h)
         h = tf.reduce_mean(h, axis=list(range(2, self.ndim + 2)))      # [K, B, C]
         if training and self.dropout > 0:
-            keep = tf.random.stateless_uniform(tf.shape(h), seed) >= self.dropout
+            keep = hash_uniform(seed, tf.shape(h)[1:]) >= self.dropout
             h = tf.where(keep, h / (1.0 - self.dropout), tf.zeros_like(h))
         logits = tf.einsum("kbc,kco->kbo", h, tensors[12]) + tensors[13][:, None, :]
         probs = tf.nn.softmax(logits)
@@ -181,6 +184,35 @@ class BatchedConvNet:
             c_in = c_out
         total += 2 * c_in * self.classes
         return 3 * total * int(batch)
+
+
+def hash_uniform(seed, shape):
+    """Uniform [0, 1) numbers ``[K, *shape]`` from each row's ``seed`` ``[K, 2]`` (int64).
+
+    A counter-based hash (murmur3's finaliser over seed, step and element index),
+    vectorised over runs: every run draws its own stream in one op, under XLA too.
+    """
+    import tensorflow as tf
+
+    return tf.cast(hash_bits(seed, shape), tf.float32) / 4294967296.0
+
+
+def hash_bits(seed, shape):
+    """32 random bits (as int64) per element of ``[K, *shape]``; see :func:`hash_uniform`."""
+    import tensorflow as tf
+
+    mask = tf.constant(0xFFFFFFFF, tf.int64)
+    count = tf.reduce_prod(shape)
+    index = tf.reshape(tf.range(tf.cast(count, tf.int64), dtype=tf.int64),
+                       tf.concat([[1], shape], 0))
+    seed = tf.cast(seed, tf.int64)
+    lead = tf.concat([[tf.shape(seed)[0]], tf.ones_like(shape)], 0)
+    a = tf.reshape(seed[:, 0], lead) & mask
+    b = tf.reshape(seed[:, 1], lead) & mask
+    h = (a * 0x9E3779B1 + b * 0x85EBCA77 + index * 0xC2B2AE3D + 0x27D4EB2F) & mask
+    for shift, mult in ((16, 0x85EBCA6B), (13, 0xC2B2AE35)):
+        h = ((h ^ tf.bitwise.right_shift(h, shift)) * mult) & mask
+    return h ^ tf.bitwise.right_shift(h, 16)
 
 
 def _same_pad(n, stride):

@@ -216,7 +216,8 @@ class Interpreter:
         """``(delta, new_state)`` for K runs: ``w ← w + delta``. Traceable, not compiled.
 
         ``t`` is each run's 0-based step, ``lr`` its peak learning rate (or its rate,
-        with ``one_cycle=False``); ``seed`` a ``[2]`` int64 tensor for dropout.
+        with ``one_cycle=False``); ``seed`` ``[K, 2]`` int64, each run's dropout seed
+        (a run's masks depend on its own seed only, not on its slot).
         """
         import tensorflow as tf
 
@@ -225,7 +226,9 @@ class Interpreter:
         if len(segments) != p:
             raise NOSError(f"segments has {len(segments)} entries for {p} weights")
         B = _namespace(tf.constant(segments), int(segments.max()) + 1, self.seed)
-        B.counter = tf.zeros([2], tf.int64) if seed is None else tf.cast(seed, tf.int64)
+        runs = tf.shape(g)[0]
+        B.counter = (tf.zeros([runs, 2], tf.int64) if seed is None
+                     else tf.cast(seed, tf.int64))
         t = tf.cast(t, tf.float32)
         t_col = t[:, None]
         u, new = self._direction(codes, g, w, state, t, t_col, B)
@@ -269,7 +272,8 @@ class Interpreter:
             # One (run, slot) per iteration, slots of a run in topological order: only
             # the run's own operation is computed (tf.switch_case, an XLA conditional).
             r, k = i // n, i % n
-            B.counter = counter + tf.cast(tf.stack([r, k]), tf.int64)
+            B.counter = tf.gather(counter, r) + tf.cast(tf.stack([0, (k + 1) * 104729]),
+                                                        tf.int64)
             d = tf.gather_nd(decays, [r, k])
             refs = tf.gather_nd(inputs, [r, k])
             x = tf.gather_nd(table, [r, refs[0]]) * d[0]

@@ -374,7 +374,7 @@ class PopulationEvaluator(SurrogateEvaluator):
                 if run.job.done:
                     continue
                 w, st = trainer.net.init(run.seed)
-                trainer.assign(s, run.job.codes, w, st, run.lr)
+                trainer.assign(s, run.job.codes, w, st, run.lr, seed=run.seed)
                 slots[s] = run
 
     def _collect(self, run, queue):

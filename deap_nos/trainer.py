@@ -1,25 +1,28 @@
 """K training runs side by side in one compiled step: the population trainer.
 
 Each of the K *slots* holds one run — a genome (as interpreter codes), a peak learning
-rate, its weights, batch-norm statistics, optimizer state and step counter — and every
-slot trains on the same batch at each step::
+rate, a seed, its weights, batch-norm statistics, optimizer state and step counter::
 
     loop n times (one tf.function; the step itself XLA-compiled):
-        x, y ← next batch of the shared stream (a seeded permutation per epoch)
-        probs ← BatchedConvNet(W[k], stats[k]; x)           for every slot k
+        x[k], y[k] ← batch t[k] of run k's stream             for every slot k
+        probs ← BatchedConvNet(W[k], stats[k]; x[k])
         loss ← Σ_k mean_b CE(y, probs[k])                    (runs do not interact)
         δ, state ← interpreter(codes[k], ∇W[k], W[k], state[k], t[k], lr[k])
         W ← W + δ;  t ← t + 1
     → per-step losses and accuracies, [n, K]
 
+A run's batches, dropout masks and initial weights follow from its own seed and step
+only (batches: B indices drawn with replacement by a counter-based hash of seed, step
+and position), never from its slot or its neighbours: a genome gets the same fitness
+whatever else is in the batch, so the cache, checkpoints and resume stay reproducible.
 A slot is (re)filled with :meth:`PopulationTrainer.assign` — new codes, weights, a
-zeroed state, ``t = 0``, another learning rate — which writes into variables: nothing is
-retraced or recompiled, whatever the genome. A slot whose loss turns NaN only spoils its
-own row; the host reads it and frees the slot.
+zeroed state, ``t = 0``, another learning rate and seed — which writes into variables:
+nothing is retraced or recompiled, whatever the genome. A slot whose loss turns NaN only
+spoils its own row; the host reads it and frees the slot.
 """
 import numpy as np
 
-from .batched import BatchedConvNet
+from .batched import BatchedConvNet, hash_bits
 from .interpreter import Interpreter
 
 __all__ = ["PopulationTrainer"]
@@ -39,7 +42,7 @@ class PopulationTrainer:
         Training data; batches are drawn in the graph.
     batch_size : int
     seed : int
-        Seed of the data order and of dropout.
+        Mixed into every run's seed (an evaluator's seed).
     jit : bool
         XLA-compile the training step (default).
     """
@@ -62,35 +65,42 @@ class PopulationTrainer:
         self.codes = {name: var(value, tf.as_dtype(value.dtype))
                       for name, value in interpreter.blank(k).items()}
         self.t, self.lr = var(tf.zeros([k])), var(tf.zeros([k]))
-        self.position = var(0, tf.int64)
+        self.run_seed = var(tf.zeros([k], tf.int64), tf.int64)
         step = tf.function(self._step, jit_compile=bool(jit), autograph=False)
         self._run = tf.function(lambda n: self._loop(n, step), autograph=False)
         self._predict = tf.function(self._correct, jit_compile=bool(jit), autograph=False)
 
     # ------------------------------------------------------------------ data
-    def batch_indices(self, position):
-        """Indices of the training batch at stream ``position`` (for tests and replays)."""
+    def batch_indices(self, seeds, t):
+        """Training-set indices ``[K, B]`` of each run's batch at its step ``t``."""
         import tensorflow as tf
 
-        epoch, slot = position // self.per_epoch, position % self.per_epoch
-        perm = tf.random.experimental.stateless_shuffle(
-            tf.range(self.n, dtype=tf.int32),
-            tf.stack([tf.constant(self.seed, tf.int64), tf.cast(epoch, tf.int64)]))
-        start = tf.cast(slot, tf.int32) * self.batch
-        return perm[start:start + self.batch]
+        pair = tf.stack([tf.cast(seeds, tf.int64), tf.cast(t, tf.int64)], axis=1)
+        return tf.cast(hash_bits(pair, [self.batch]) % self.n, tf.int32)
+
+    def run_batch(self, seed, t):
+        """The batch ``(x, y)`` that a run seeded ``seed`` trains on at its step ``t``."""
+        import tensorflow as tf
+
+        seeds = tf.constant([int(seed) + self.seed * 1000003], tf.int64)
+        idx = self.batch_indices(seeds, tf.constant([int(t)], tf.int64))[0]
+        return tf.gather(self.x, idx), tf.gather(self.y, idx)
 
     # ------------------------------------------------------------------ math
-    def _step(self, xb, yb, position):
+    def _step(self):
         import keras
         import tensorflow as tf
 
         w = self.w.read_value()
+        seeds = self.run_seed.read_value() + self.seed * 1000003
+        t_int = tf.cast(self.t.read_value(), tf.int64)
+        idx = self.batch_indices(seeds, t_int)
+        xb, labels = tf.gather(self.x, idx), tf.gather(self.y, idx)
+        seed = tf.stack([seeds + 1, t_int], axis=1)
         with tf.GradientTape() as tape:
             tape.watch(w)
-            seed = tf.stack([tf.constant(self.seed + 1, tf.int64), position])
             probs, stats = self.net.forward(w, self.stats.read_value(), xb, True, seed)
             k = tf.shape(probs)[0]
-            labels = tf.tile(yb[None], [k, 1])
             per_sample = keras.losses.sparse_categorical_crossentropy(
                 tf.reshape(labels, [-1]), tf.reshape(probs, [-1, self.net.classes]))
             losses = tf.reduce_mean(tf.reshape(per_sample, [k, -1]), axis=1)
@@ -116,10 +126,7 @@ class PopulationTrainer:
         accs = tf.TensorArray(tf.float32, size=n)
 
         def body(i, losses, accs):
-            position = self.position.read_value()
-            idx = self.batch_indices(position)
-            loss, acc = step(tf.gather(self.x, idx), tf.gather(self.y, idx), position)
-            self.position.assign_add(1)
+            loss, acc = step()
             return i + 1, losses.write(i, loss), accs.write(i, acc)
 
         _, losses, accs = tf.while_loop(lambda i, *_: i < n, body, (0, losses, accs))
@@ -133,8 +140,8 @@ class PopulationTrainer:
         return tf.reduce_sum(tf.cast(tf.equal(pred, y[None]), tf.int32), axis=1)
 
     # ------------------------------------------------------------------ host side
-    def assign(self, slot, genome_codes, weights, stats, lr):
-        """Start a run in ``slot``: its codes, weights and stats, zero state, ``t = 0``."""
+    def assign(self, slot, genome_codes, weights, stats, lr, seed=0):
+        """Start a run in ``slot``: its codes, weights, stats and seed, zero state, ``t = 0``."""
         import tensorflow as tf
 
         for name, v in self.codes.items():
@@ -148,6 +155,7 @@ class PopulationTrainer:
                 v[slot].assign(tf.zeros(v.shape[1:]))
         self.t[slot].assign(0.0)
         self.lr[slot].assign(float(lr))
+        self.run_seed[slot].assign(int(seed))
 
     def run(self, n):
         """Train every slot ``n`` steps; per-step losses and accuracies, ``[n, K]`` numpy."""
