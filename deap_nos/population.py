@@ -151,9 +151,9 @@ class _BatchMap:
     def __call__(self, func, iterable):
         items = list(iterable)
         target = func
-        for _ in range(8):
-            if target is self.evaluator:
-                return self.evaluator.evaluate_many(items)
+        for _ in range(8):   # the evaluator, or a copy of it (reevaluate), maybe wrapped
+            if isinstance(target, PopulationEvaluator):
+                return target.evaluate_many(items)
             target = getattr(target, "evaluate", None) or getattr(target, "func", None)
             if target is None:
                 break
@@ -197,11 +197,6 @@ class PopulationEvaluator(SurrogateEvaluator):
         return (f"PopulationEvaluator(preset={self.preset_name!r}, slots={self.slots}, "
                 f"data={self.data!r}, base={self.base}, steps={self.steps}, "
                 f"sweep_steps={self.sweep_steps}, repeats={self.repeats}, seed={self.seed})")
-
-    def settings(self):
-        out = super().settings()
-        out.update(slots=self.slots, map_batch=self.map_batch, evaluator="population")
-        return out
 
     @property
     def map(self):

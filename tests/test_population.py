@@ -106,7 +106,7 @@ def test_pickles_without_its_trainer():
     ev.trainer()
     clone = pickle.loads(pickle.dumps(ev))
     assert "trainer" not in clone._cache and clone.slots == ev.slots
-    assert clone.settings()["evaluator"] == "population"
+    assert clone.settings() == ev.settings()     # what run folders and the verdict read
 
 
 def test_bad_settings_are_clear_errors():
