@@ -10,7 +10,7 @@ products in XLA; the convolutions are patch × kernel products).
 
 Usage::
 
-    python benchmarks/bench_population.py [--preset default] [--genomes 32]
+    python benchmarks/bench_population.py [--preset default] [--genomes N]
         [--single 6] [--slots 1 4 16 64] [--steps 600 --sweep-steps 40]
 """
 import argparse
@@ -77,7 +77,9 @@ def time_population(preset, gs, slots, overrides):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="default")
-    parser.add_argument("--genomes", type=int, default=32, help="genomes per population run")
+    parser.add_argument("--genomes", type=int, default=None,
+                        help="genomes per population run (default: max(16, 2·K), one map "
+                        "call's worth, so the slots stay busy as in a search)")
     parser.add_argument("--single", type=int, default=6, help="genomes timed on the single path")
     parser.add_argument("--slots", type=int, nargs="+", default=[1, 4, 16, 64])
     parser.add_argument("--steps", type=int, help="override the preset's steps")
@@ -89,7 +91,8 @@ def main(argv=None):
                          stop_after=args.steps // 3)
     if args.sweep_steps:
         overrides["sweep_steps"] = args.sweep_steps
-    gs = genomes(max(args.genomes, args.single))
+    most = args.genomes or max(16, 2 * max(args.slots))
+    gs = genomes(max(most, args.single))
     peak = peak_flops()
     single, _ = time_single(args.preset, gs[:args.single], overrides)
     print(f"preset {args.preset} {overrides or ''}; peak (XLA f32 matmul) "
@@ -98,8 +101,8 @@ def main(argv=None):
     print("|---|---|---|---|---|---|---|")
     print(f"| SurrogateEvaluator | {single:.3f} | 1.0 | – | – | – | – |")
     for k in args.slots:
-        rate, compile_s, achieved, busy, _ = time_population(
-            args.preset, gs[:args.genomes], k, overrides)
+        n = args.genomes or max(16, 2 * k)
+        rate, compile_s, achieved, busy, _ = time_population(args.preset, gs[:n], k, overrides)
         print(f"| PopulationEvaluator K={k} | {rate:.3f} | {rate / single:.1f} | "
               f"{compile_s:.1f} | {achieved / 1e9:.1f} | {achieved / peak:.1%} | "
               f"{busy:.0%} |", flush=True)

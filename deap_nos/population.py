@@ -143,10 +143,9 @@ class _BatchMap:
 
     def __init__(self, evaluator):
         self.evaluator = evaluator
-
-    @property
-    def workers(self):
-        return self.evaluator.map_batch
+        # A plain attribute, not a property: DEAP's toolbox.register copies the
+        # instance __dict__ onto its partial, so toolbox.map.workers stays readable.
+        self.workers = evaluator.map_batch
 
     def __call__(self, func, iterable):
         items = list(iterable)
@@ -339,10 +338,9 @@ class PopulationEvaluator(SurrogateEvaluator):
                     slots[s] = None
                 continue
             need = [s for s in active if slots[s].consume(losses[:, s], accs[:, s])]
-            if need:
-                val = trainer.accuracy(val_batches, n_val)
-                for s in need:
-                    slots[s].validated(val[s], self.min_train_acc, int(self.stop_after))
+            for s in need:
+                val = trainer.accuracy_of(s, val_batches, n_val)
+                slots[s].validated(val, self.min_train_acc, int(self.stop_after))
             for s in active:
                 if slots[s].finished:
                     self._collect(slots[s], queue)

@@ -69,6 +69,8 @@ class PopulationTrainer:
         step = tf.function(self._step, jit_compile=bool(jit), autograph=False)
         self._run = tf.function(lambda n: self._loop(n, step), autograph=False)
         self._predict = tf.function(self._correct, jit_compile=bool(jit), autograph=False)
+        self._predict_one = tf.function(self._correct_one, jit_compile=bool(jit),
+                                        autograph=False)
 
     # ------------------------------------------------------------------ data
     def batch_indices(self, seeds, t):
@@ -139,6 +141,15 @@ class PopulationTrainer:
         pred = tf.argmax(probs, axis=-1, output_type=tf.int32)
         return tf.reduce_sum(tf.cast(tf.equal(pred, y[None]), tf.int32), axis=1)
 
+    def _correct_one(self, slot, x, y):
+        import tensorflow as tf
+
+        w = tf.gather(self.w.read_value(), slot[None])
+        stats = tf.gather(self.stats.read_value(), slot[None])
+        probs, _ = self.net.forward(w, stats, x, False)
+        pred = tf.argmax(probs[0], axis=-1, output_type=tf.int32)
+        return tf.reduce_sum(tf.cast(tf.equal(pred, y), tf.int32))
+
     # ------------------------------------------------------------------ host side
     def assign(self, slot, genome_codes, weights, stats, lr, seed=0):
         """Start a run in ``slot``: its codes, weights, stats and seed, zero state, ``t = 0``."""
@@ -169,6 +180,15 @@ class PopulationTrainer:
         hits = np.zeros(self.slots, np.int64)
         for x, y in val_batches:
             hits += self._predict(x, y).numpy()
+        return hits / max(1, total)
+
+    def accuracy_of(self, slot, val_batches, total):
+        """Validation accuracy of one slot: runs reach their validation points at
+        different steps, so each pays for its own pass only (not K passes)."""
+        import tensorflow as tf
+
+        index = tf.constant(int(slot), tf.int32)
+        hits = sum(int(self._predict_one(index, x, y)) for x, y in val_batches)
         return hits / max(1, total)
 
     def weights(self, slot):

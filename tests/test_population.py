@@ -96,6 +96,7 @@ def test_initial_population_uses_the_batch_map(monkeypatch):
     calls = _spy(ev, monkeypatch)
     toolbox = nos.make_toolbox(nos.SearchSpace.default(), ev)
     toolbox.register("map", ev.map)
+    assert toolbox.map.workers == ev.map_batch     # what the algorithms' chunks read
     best = nos.initial_population(toolbox, 2, factor=2, verbose=False, seed=3)
     assert len(best) == 2 and calls and max(calls) > 1
     assert all(ind.fitness.valid for ind in best)
