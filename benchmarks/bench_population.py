@@ -31,6 +31,28 @@ def genomes(n, seed=0):
     return [nos.initGraph(nos.OptimizerGraph, space) for _ in range(n)]
 
 
+def zoo_genomes(n):
+    """``n`` genomes cycled from the zoo: nearly all train to the end (the worst case)."""
+    import deap_nos as nos
+    from deap_nos.errors import NOSError
+
+    pool = []
+    for name in nos.zoo.names():
+        try:
+            pool.append(nos.zoo.genome(name))
+        except NOSError:       # ADES is not a genome of the space
+            pass
+    return [pool[i % len(pool)] for i in range(n)]
+
+
+def stages(results):
+    """How evaluations ended: ``{"done": …, "sweep": …, "train": …}``."""
+    out = {}
+    for r in results:
+        out[r.info.get("stage", "?")] = out.get(r.info.get("stage", "?"), 0) + 1
+    return out
+
+
 def peak_flops(seconds=3.0):
     """Measured float32 matmul throughput of this machine under XLA, FLOP/s."""
     import tensorflow as tf
@@ -84,6 +106,8 @@ def main(argv=None):
     parser.add_argument("--slots", type=int, nargs="+", default=[1, 4, 16, 64])
     parser.add_argument("--steps", type=int, help="override the preset's steps")
     parser.add_argument("--sweep-steps", type=int, help="override the preset's sweep steps")
+    parser.add_argument("--zoo", action="store_true",
+                        help="zoo genomes (all train to the end) instead of random ones")
     args = parser.parse_args(argv)
     overrides = {}
     if args.steps:
@@ -92,20 +116,22 @@ def main(argv=None):
     if args.sweep_steps:
         overrides["sweep_steps"] = args.sweep_steps
     most = args.genomes or max(16, 2 * max(args.slots))
-    gs = genomes(max(most, args.single))
+    gs = (zoo_genomes if args.zoo else genomes)(max(most, args.single))
     peak = peak_flops()
-    single, _ = time_single(args.preset, gs[:args.single], overrides)
-    print(f"preset {args.preset} {overrides or ''}; peak (XLA f32 matmul) "
+    single, results = time_single(args.preset, gs[:args.single], overrides)
+    print(f"preset {args.preset} {overrides or ''}; {'zoo' if args.zoo else 'random'} "
+          f"genomes (single path ended at {stages(results)}); peak (XLA f32 matmul) "
           f"{peak / 1e9:.1f} GFLOP/s")
     print("| evaluator | evals/s | × single | compile s | train GFLOP/s | of peak | busy |")
     print("|---|---|---|---|---|---|---|")
     print(f"| SurrogateEvaluator | {single:.3f} | 1.0 | – | – | – | – |")
     for k in args.slots:
         n = args.genomes or max(16, 2 * k)
-        rate, compile_s, achieved, busy, _ = time_population(args.preset, gs[:n], k, overrides)
-        print(f"| PopulationEvaluator K={k} | {rate:.3f} | {rate / single:.1f} | "
-              f"{compile_s:.1f} | {achieved / 1e9:.1f} | {achieved / peak:.1%} | "
-              f"{busy:.0%} |", flush=True)
+        rate, compile_s, achieved, busy, results = time_population(args.preset, gs[:n], k,
+                                                                    overrides)
+        print(f"| PopulationEvaluator K={k} ({n} genomes: {stages(results)}) | {rate:.3f} | "
+              f"{rate / single:.1f} | {compile_s:.1f} | {achieved / 1e9:.1f} | "
+              f"{achieved / peak:.1%} | {busy:.0%} |", flush=True)
 
 
 if __name__ == "__main__":
