@@ -44,6 +44,6 @@ PRESETS = {
                     sweep_gate_acc=0.40),
     "quick": dict(_COMMON, data="digits", base=8, batch_size=64, sweep_steps=30,
                   steps=300, eval_every=50, stop_after=100),
-    "default": dict(_COMMON, data="mnist1d", base=16, batch_size=64, sweep_steps=40,
+    "default": dict(_COMMON, data="mnist1d", base=16, batch_size=256, sweep_steps=40,
                     steps=600, eval_every=100, stop_after=200, sweep_min_acc=0.20),
 }
