@@ -33,6 +33,7 @@ _LAZY = {
     "plots": ("deap_nos.plots", None),
     "cheap": ("deap_nos.cheap", None),
     "SurrogateEvaluator": ("deap_nos.evaluator", "SurrogateEvaluator"),
+    "PopulationEvaluator": ("deap_nos.population", "PopulationEvaluator"),
     "DigitsEvaluator": ("deap_nos.cheap", "DigitsEvaluator"),
     "make_toolbox": ("deap_nos.toolbox", "make_toolbox"),
     "individual_class": ("deap_nos.toolbox", "individual_class"),

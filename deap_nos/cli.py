@@ -76,7 +76,25 @@ def make_evaluator(args, space=None, optimizer_factory=None):
         options["steps"] = args.train_steps
         options["stop_after"] = min(args.train_steps, _preset_value(args.preset, "stop_after"))
         options["eval_every"] = min(args.train_steps, _preset_value(args.preset, "eval_every"))
+    if optimizer_factory is None and _population(args):
+        from .population import PopulationEvaluator
+        options.pop("optimizer_factory")
+        return PopulationEvaluator.preset(args.preset, space=space, slots=args.slots, **options)
     return SurrogateEvaluator.preset(args.preset, space=space, **options)
+
+
+def _population(args):
+    """``--evaluator population`` (the default where it applies: ConvNet presets
+    without augmentation); ``single`` keeps one genome per process at a time."""
+    choice = getattr(args, "evaluator", None)
+    if choice == "single" or choice is None and not hasattr(args, "slots"):
+        return False
+    if args.preset == "cheap" or _preset_value(args.preset, "augment"):
+        if choice == "population":
+            raise NOSError(f"--evaluator population does not run --preset {args.preset} "
+                           f"(cheap is numpy; authors augments): use --evaluator single")
+        return False
+    return True
 
 
 def _preset_value(preset, key):
@@ -120,7 +138,10 @@ def cmd_search(args):
     np.random.seed(args.seed)
     space = SearchSpace.default(n_hidden=args.hidden)
     evaluator = make_evaluator(args, space)
-    toolbox = make_toolbox(space, evaluator, args.workers)
+    batched = hasattr(evaluator, "map") and hasattr(evaluator, "slots")
+    toolbox = make_toolbox(space, evaluator, 1 if batched else args.workers)
+    if batched:     # the population evaluator trains each map call's genomes together
+        toolbox.register("map", evaluator.map)
     stats = tools.Statistics(lambda ind: ind.fitness.values[0])
     stats.register("max", np.max)
     stats.register("median", np.median)
@@ -131,7 +152,7 @@ def cmd_search(args):
     # loses at most the trainings in flight
     common = dict(stats=stats, halloffame=hof, verbose=not args.quiet,
                   checkpoint=run_dir, resume=args.resume,
-                  checkpoint_every=2 * args.workers)
+                  checkpoint_every=evaluator.map_batch if batched else 2 * args.workers)
     if args.algorithm == "particle":
         population = algorithms.initial_population(
             toolbox, args.particles, factor=args.factor, checkpoint=run_dir,
@@ -439,6 +460,12 @@ def build_parser():
                         help="hidden nodes of random graphs (paper text 4, authors' code 5)")
     search.add_argument("--workers", type=_positive, default=min(2, os.cpu_count() or 1),
                         help="evaluation processes (default: up to 2)")
+    search.add_argument("--evaluator", choices=("population", "single"), default=None,
+                        help="population: train many genomes side by side in one compiled "
+                        "program (default for the ConvNet presets); single: one genome "
+                        "per worker process at a time")
+    search.add_argument("--slots", type=_positive, default=16,
+                        help="training runs side by side (--evaluator population; default 16)")
     search.add_argument("--top", type=_positive, default=5, help="hall-of-fame size")
     search.add_argument("--reevaluate", type=_positive, default=3, metavar="SEEDS",
                         help="re-evaluate the hall of fame with this many seeds before "

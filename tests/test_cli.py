@@ -126,3 +126,33 @@ def test_compare_prints_and_saves_a_table(tmp_path, capsys):
     rows = (out / "comparison.csv").read_text().splitlines()
     assert rows[0] == "optimizer,mean,std,lr,failure" and len(rows) == 4
     assert float(rows[1].split(",")[1]) > 0.5
+
+
+import pytest  # noqa: E402  (the population evaluator's tests, issue 11)
+
+
+def test_search_picks_the_population_evaluator_where_it_applies():
+    from deap_nos.cli import build_parser, make_evaluator
+    from deap_nos.errors import NOSError
+    from deap_nos.population import PopulationEvaluator
+
+    def evaluator(*argv):
+        return make_evaluator(build_parser().parse_args(["search", *argv]))
+
+    default = evaluator("--preset", "default", "--slots", "4")
+    assert isinstance(default, PopulationEvaluator) and default.slots == 4
+    single = evaluator("--preset", "default", "--evaluator", "single")
+    assert type(single).__name__ == "SurrogateEvaluator"
+    assert type(evaluator("--preset", "cheap")).__name__ == "DigitsEvaluator"
+    assert type(evaluator("--preset", "authors")).__name__ == "SurrogateEvaluator"
+    with pytest.raises(NOSError, match="--evaluator single"):
+        evaluator("--preset", "authors", "--evaluator", "population")
+
+
+@pytest.mark.slow
+def test_population_search_end_to_end(tmp_path, capsys):
+    run = tmp_path / "pop"
+    assert main(["search", "--preset", "default", "--train-steps", "40", "--slots", "4",
+                 "--particles", "2", "--steps", "1", "--mutations", "2", "--factor", "2",
+                 "--no-verdict", "--reevaluate", "1", "--quiet", "--run-dir", str(run)]) == 0
+    assert (run / "hall_of_fame.json").exists()

@@ -1,0 +1,109 @@
+"""Evaluations per second: PopulationEvaluator (K slots) against SurrogateEvaluator.
+
+Same preset, same fidelity, same genomes (random genomes of the default space, as a
+search draws them: some are rejected in the sweep, some train to the end), side by side
+in one run. For each K it reports evaluations/s after the one-off compile, the compile
+time, the ratio to the single path, and the achieved FLOP/s of the training step
+(useful run-steps × the ConvNet's forward+backward FLOPs ÷ seconds in the compiled
+loop) against this machine's measured peak for the same operation (float32 matrix
+products in XLA; the convolutions are patch × kernel products).
+
+Usage::
+
+    python benchmarks/bench_population.py [--preset default] [--genomes 32]
+        [--single 6] [--slots 1 4 16 64] [--steps 600 --sweep-steps 40]
+"""
+import argparse
+import os
+import random
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def genomes(n, seed=0):
+    """``n`` random valid genomes (integrity-checked), reproducible."""
+    import deap_nos as nos
+
+    random.seed(seed)
+    space = nos.SearchSpace.default()
+    return [nos.initGraph(nos.OptimizerGraph, space) for _ in range(n)]
+
+
+def peak_flops(seconds=3.0):
+    """Measured float32 matmul throughput of this machine under XLA, FLOP/s."""
+    import tensorflow as tf
+
+    a = tf.random.normal([1024, 1024])
+    mm = tf.function(lambda x: tf.matmul(x, x), jit_compile=True)
+    mm(a).numpy()
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        mm(a).numpy()
+        count += 1
+    return count * 2 * 1024 ** 3 / (time.perf_counter() - start)
+
+
+def time_single(preset, gs, overrides):
+    from deap_nos.evaluator import SurrogateEvaluator
+
+    ev = SurrogateEvaluator.preset(preset, **overrides)
+    ev.dataset()
+    start = time.perf_counter()
+    results = [ev(g) for g in gs]
+    return len(gs) / (time.perf_counter() - start), results
+
+
+def time_population(preset, gs, slots, overrides):
+    from deap_nos.batched import BatchedConvNet
+    from deap_nos.population import PopulationEvaluator
+
+    ev = PopulationEvaluator.preset(preset, slots=slots, **overrides)
+    ds = ev.dataset()
+    start = time.perf_counter()
+    ev.trainer().run(1)                       # trace + XLA compile, once per process
+    compile_s = time.perf_counter() - start
+    start = time.perf_counter()
+    results = ev.evaluate_many(gs)
+    wall = time.perf_counter() - start
+    c = ev.counters()
+    flops = BatchedConvNet(ev.base, ds.input_shape, ds.classes).flops(ev.batch_size)
+    achieved = c["run_steps"] * flops / max(c["train_seconds"], 1e-9)
+    busy = c["run_steps"] / max(c["slot_steps"], 1)
+    return len(gs) / wall, compile_s, achieved, busy, results
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="default")
+    parser.add_argument("--genomes", type=int, default=32, help="genomes per population run")
+    parser.add_argument("--single", type=int, default=6, help="genomes timed on the single path")
+    parser.add_argument("--slots", type=int, nargs="+", default=[1, 4, 16, 64])
+    parser.add_argument("--steps", type=int, help="override the preset's steps")
+    parser.add_argument("--sweep-steps", type=int, help="override the preset's sweep steps")
+    args = parser.parse_args(argv)
+    overrides = {}
+    if args.steps:
+        overrides.update(steps=args.steps, eval_every=max(1, args.steps // 6),
+                         stop_after=args.steps // 3)
+    if args.sweep_steps:
+        overrides["sweep_steps"] = args.sweep_steps
+    gs = genomes(max(args.genomes, args.single))
+    peak = peak_flops()
+    single, _ = time_single(args.preset, gs[:args.single], overrides)
+    print(f"preset {args.preset} {overrides or ''}; peak (XLA f32 matmul) "
+          f"{peak / 1e9:.1f} GFLOP/s")
+    print("| evaluator | evals/s | × single | compile s | train GFLOP/s | of peak | busy |")
+    print("|---|---|---|---|---|---|---|")
+    print(f"| SurrogateEvaluator | {single:.3f} | 1.0 | – | – | – | – |")
+    for k in args.slots:
+        rate, compile_s, achieved, busy, _ = time_population(
+            args.preset, gs[:args.genomes], k, overrides)
+        print(f"| PopulationEvaluator K={k} | {rate:.3f} | {rate / single:.1f} | "
+              f"{compile_s:.1f} | {achieved / 1e9:.1f} | {achieved / peak:.1%} | "
+              f"{busy:.0%} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

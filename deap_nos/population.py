@@ -1,0 +1,384 @@
+"""Population evaluation: many candidates trained side by side in one compiled program.
+
+``PopulationEvaluator`` runs :class:`~deap_nos.evaluator.SurrogateEvaluator`'s protocol —
+the same stages, thresholds, early stops, failure reasons, repeats, presets and
+fitness — but not one genome at a time. Every genome's protocol is a queue of training
+runs (genome × learning rate × seed); K *slots* of a
+:class:`~deap_nos.trainer.PopulationTrainer` train K runs at once, in one XLA program
+compiled once per process, and a run that finishes, fails an early stop or is rejected
+by the sweep frees its slot for the next waiting run::
+
+    queue ← the quick-rate sweep runs of every genome of the batch
+    while some genome is unfinished:
+        fill free slots from the queue (train runs first: they are the longest)
+        train every slot until the next slot reaches an event (end of a sweep run,
+            a validation point, the end of training)
+        at events: record, validate, stop or fail runs; a genome whose runs are all
+            back advances its protocol (quick check → rest of the sweep → training)
+            and queues its next runs, or ends with its fitness
+
+DEAP's contract is kept: ``toolbox.register("evaluate", ev)`` works one genome at a
+time, and ``toolbox.register("map", ev.map)`` lets ``eaParticle``, ``eaRegularized``
+and ``initial_population`` hand a whole step to the evaluator, which trains it
+together (``ev.map.workers`` is the chunk size the algorithms use).
+
+Differences from the single path, by design: all slots read one shared stream of
+batches (a run sees the batches from when it starts), and initial weights are drawn by
+numpy with Keras' initialisers from the genome's seed, so a genome's fitness is a
+different draw of the same noise, not the same number. Augmentation and custom
+optimizer factories are the single path's only.
+"""
+import collections
+import random
+import time
+
+import numpy as np
+
+from .errors import NOSError
+from .evaluation import Evaluation, genome_seed
+from .evaluator import SurrogateEvaluator, _fmt_lr, _sub_seed, _tail_mean
+
+__all__ = ["PopulationEvaluator"]
+
+
+class _Failure(Exception):
+    def __init__(self, reason, stage):
+        super().__init__(reason)
+        self.reason, self.stage = reason, stage
+
+
+class _Run:
+    """One training run in a slot: its protocol position and what it has seen."""
+
+    def __init__(self, job, kind, lr, seed, index, length, eval_every):
+        self.job, self.kind, self.lr, self.seed, self.index = job, kind, lr, seed, index
+        self.length, self.eval_every = int(length), int(eval_every)
+        self.done, self.losses, self.accs = 0, [], []
+        self.interval = ([], [])
+        self.best, self.result, self.finished = 0.0, None, False
+
+    def steps_to_event(self):
+        if self.kind == "sweep":
+            return self.length - self.done
+        return min(self.eval_every - self.done % self.eval_every, self.length - self.done)
+
+    def consume(self, losses, accs):
+        """Record a chunk; True when this run now needs a validation pass."""
+        bad = np.flatnonzero(~np.isfinite(losses))
+        if bad.size:
+            losses, accs = losses[:bad[0] + 1], accs[:bad[0] + 1]
+        self.done += len(losses)
+        if self.kind == "sweep":
+            self.losses.extend(losses.tolist())
+            self.accs.extend(accs.tolist())
+            if bad.size or self.done >= self.length:
+                finite = not bad.size
+                self._finish({"lr": self.lr, "steps": len(self.losses), "finite": finite,
+                              "train_acc": _tail_mean(self.accs) if finite else 0.0,
+                              "loss": _tail_mean(self.losses) if finite else float("nan")})
+            return False
+        self.interval[0].extend(losses.tolist())
+        self.interval[1].extend(accs.tolist())
+        if bad.size:
+            self._finish(_Failure(f"non-finite (NaN/inf) training loss at step {self.done} "
+                                  f"of run {self.index + 1} (lr {_fmt_lr(self.lr)})", "train"))
+            return False
+        return self.done % self.eval_every == 0 or self.done >= self.length
+
+    def validated(self, val, min_train_acc, stop_after):
+        """Stage 2 at a validation point: curve, best, early stop, end."""
+        curve = self.job.info["curves"][self.index]
+        train_acc = float(np.mean(self.interval[1]))
+        curve["step"].append(self.done)
+        curve["train_loss"].append(float(np.mean(self.interval[0])))
+        curve["train_acc"].append(train_acc)
+        curve["val_acc"].append(float(val))
+        self.interval = ([], [])
+        self.best = max(self.best, float(val))
+        if self.done >= stop_after and train_acc < min_train_acc:
+            self._finish(_Failure(
+                f"stopped early at step {self.done} of run {self.index + 1}: training "
+                f"accuracy {train_acc:.1%} below {min_train_acc:.0%} (lr {_fmt_lr(self.lr)})",
+                "train"))
+        elif self.done >= self.length:
+            self._finish(self.best)
+
+    def _finish(self, result):
+        self.result, self.finished = result, True
+
+
+class _Job:
+    """One genome: its protocol (a generator of run batches) and its outcome."""
+
+    def __init__(self, genome, seed, info):
+        self.genome, self.seed, self.info = genome, seed, info
+        self.codes, self.runs, self.protocol, self.result = None, [], None, None
+
+    @property
+    def done(self):
+        return self.result is not None
+
+
+def _reject(results, tried, threshold, what):
+    """The single path's rejection reasons, word for word."""
+    runs = [r for r in results if r["lr"] in tried]
+    if runs and not any(r["finite"] for r in runs):
+        return _Failure(f"rejected in the sweep: non-finite (NaN/inf) loss at every learning "
+                        f"rate tried ({', '.join(_fmt_lr(v) for v in tried)})", "sweep")
+    best_acc = max(r["train_acc"] for r in runs)
+    nan = [_fmt_lr(r["lr"]) for r in runs if not r["finite"]]
+    extra = f"; NaN/inf loss at lr {', '.join(nan)}" if nan else ""
+    return _Failure(f"rejected in the sweep ({what}): training accuracy stayed below "
+                    f"{threshold:.0%} at every learning rate tried "
+                    f"({', '.join(_fmt_lr(v) for v in tried)}); best {best_acc:.1%}{extra}",
+                    "sweep")
+
+
+class _BatchMap:
+    """``evaluator.map``: a DEAP ``map`` that trains a batch of genomes together.
+
+    ``workers`` is how many genomes the algorithms hand over per call. Any other
+    function is mapped one item at a time, like the built-in ``map``.
+    """
+
+    def __init__(self, evaluator):
+        self.evaluator = evaluator
+
+    @property
+    def workers(self):
+        return self.evaluator.map_batch
+
+    def __call__(self, func, iterable):
+        items = list(iterable)
+        target = func
+        for _ in range(8):   # the evaluator, or a copy of it (reevaluate), maybe wrapped
+            if isinstance(target, PopulationEvaluator):
+                return target.evaluate_many(items)
+            target = getattr(target, "evaluate", None) or getattr(target, "func", None)
+            if target is None:
+                break
+        return [func(item) for item in items]
+
+
+class PopulationEvaluator(SurrogateEvaluator):
+    """:class:`~deap_nos.evaluator.SurrogateEvaluator`'s protocol, K runs at a time.
+
+    Parameters
+    ----------
+    preset, **settings
+        As :class:`~deap_nos.evaluator.SurrogateEvaluator` (``"default"``: MNIST-1D and
+        the 1-D ConvNet; ``"quick"``, ``"paper"``, ...). ``augment`` and
+        ``optimizer_factory`` are not supported here (use the single path).
+    slots : int
+        K, training runs side by side (16 on two CPU cores; more on a GPU, until
+        throughput stops growing).
+    map_batch : int, optional
+        Genomes per ``map`` call that the algorithms hand over (``map.workers``);
+        default 2·slots, so a batch keeps every slot busy past its first genomes' sweeps.
+    max_nodes : int, optional
+        Active nodes a genome may have (default: the space's hidden nodes + 1).
+    """
+
+    def __init__(self, preset=None, *, slots=16, map_batch=None, max_nodes=None, **settings):
+        if settings.get("optimizer_factory") is not None:
+            raise NOSError("PopulationEvaluator trains GraphOptimizer genomes through its "
+                           "interpreter; use SurrogateEvaluator for an optimizer_factory")
+        super().__init__(preset, **settings)
+        if self.augment:
+            raise NOSError("augment=True is not supported by PopulationEvaluator; use "
+                           "SurrogateEvaluator (--evaluator single) for augmented data")
+        if int(slots) < 1:
+            raise NOSError(f"slots must be a positive integer, got {slots!r}")
+        self.slots = int(slots)
+        self.map_batch = int(map_batch) if map_batch else 2 * self.slots
+        self.max_nodes = max_nodes
+
+    def __repr__(self):
+        return (f"PopulationEvaluator(preset={self.preset_name!r}, slots={self.slots}, "
+                f"data={self.data!r}, base={self.base}, steps={self.steps}, "
+                f"sweep_steps={self.sweep_steps}, repeats={self.repeats}, seed={self.seed})")
+
+    @property
+    def map(self):
+        """A ``map`` for ``toolbox.register("map", ev.map)`` that evaluates in batches."""
+        return _BatchMap(self)
+
+    # ------------------------------------------------------------------ machinery
+    def trainer(self):
+        """The process's :class:`~deap_nos.trainer.PopulationTrainer` (built once)."""
+        if "trainer" not in self._cache:
+            from .evaluator import _configure_devices
+            from .trainer import build
+
+            _configure_devices()
+            ds = self.dataset()
+            self._cache["trainer"] = build(
+                self.base, ds.input_shape, ds.classes, self.slots, ds.x_train, ds.y_train,
+                self.batch_size, int(self.steps), self.warmup, int(self.hold_steps),
+                space=self.space, seed=int(self.seed), max_nodes=self.max_nodes)
+        return self._cache["trainer"]
+
+    def __call__(self, genome):
+        """Evaluate one genome; returns an :class:`Evaluation` (fitness, + ``info``)."""
+        return self.evaluate_many([genome])[0]
+
+    def evaluate_many(self, genomes):
+        """Evaluate ``genomes`` together; one :class:`Evaluation` each, in order."""
+        genomes = list(genomes)
+        if not genomes:
+            return []
+        start = time.perf_counter()
+        self._tensors()   # a missing data set is a configuration error: raise it
+        py_state, np_state = random.getstate(), np.random.get_state()
+        try:
+            jobs = [self._job(g) for g in genomes]
+            self._drive(jobs)
+        finally:
+            random.setstate(py_state)
+            np.random.set_state(np_state)
+        share = (time.perf_counter() - start) / len(jobs)
+        for job in jobs:
+            job.result.info["time"] = share
+        return [job.result for job in jobs]
+
+    def _job(self, genome):
+        seed = int(self.seed) if getattr(self, "paired", False) else genome_seed(self.seed,
+                                                                                 genome)
+        info = {"stage": "sweep", "seed": seed, "lr": None, "sweep": [], "curves": [],
+                "runs": [], "preset": self.preset_name, "slots": self.slots}
+        job = _Job(genome, seed, info)
+        try:
+            job.codes = self.trainer().interpreter.encode(genome)
+        except Exception as exc:   # a genome the interpreter cannot hold: its failure
+            self._fail(job, _Failure(f"exception while building or sweeping: "
+                                     f"{type(exc).__name__}: {exc}"[:2000], "sweep"))
+            return job
+        job.protocol = self._protocol(job)
+        return job
+
+    def _protocol(self, job):
+        """The single path's stages as a generator: yields run batches, gets results."""
+        info, rates, quick = job.info, self.all_rates, self.quick_rates
+        results = info["sweep"]
+        if self.sweep_steps == 0:
+            results += [{"lr": lr, "train_acc": None, "loss": None, "finite": True}
+                        for lr in rates]
+            best = rates[0]
+        else:
+            if quick:
+                results += yield [("sweep", lr, 0) for lr in quick]
+                if all(r["train_acc"] < self.sweep_min_acc for r in results):
+                    raise _reject(results, quick, self.sweep_min_acc, "quick check")
+            if rates[len(quick):]:
+                results += yield [("sweep", lr, 0) for lr in rates[len(quick):]]
+            top = max(results, key=lambda r: (r["train_acc"],
+                                               -r["loss"] if r["finite"] else -np.inf))
+            if top["train_acc"] < self.sweep_gate_acc:
+                raise _reject(results, rates, self.sweep_gate_acc, "full sweep")
+            best = top["lr"]
+        info["lr"], info["stage"] = best, "train"
+        info["curves"] += [{"step": [], "train_loss": [], "train_acc": [], "val_acc": []}
+                           for _ in range(int(self.repeats))]
+        fits = yield [("train", best, r) for r in range(int(self.repeats))]
+        for fit in fits:
+            if isinstance(fit, _Failure):
+                raise fit
+        info["runs"] = fits
+        return float(np.mean(fits)) if self.aggregate == "mean" else float(np.min(fits))
+
+    def _advance(self, job, results, queue):
+        """Send ``results`` to the job's protocol; queue its next runs or close it."""
+        try:
+            batch = job.protocol.send(results)
+        except StopIteration as stop:
+            job.info.update(failed=False, reason=None, stage="done")
+            job.result = Evaluation((stop.value,), job.info)
+            return
+        except _Failure as fail:
+            self._fail(job, fail)
+            return
+        job.runs = []
+        for kind, lr, r in batch:
+            length = self.sweep_steps if kind == "sweep" else self.steps
+            run = _Run(job, kind, lr, _sub_seed(job.seed, r), r, length, self.eval_every)
+            job.runs.append(run)
+            if kind == "train":
+                queue.appendleft(run)
+            else:
+                queue.append(run)
+
+    @staticmethod
+    def _fail(job, fail):
+        stage = job.info.pop("stage", fail.stage)
+        job.result = Evaluation.failure(fail.reason, fail.stage or stage, **job.info)
+
+    def _drive(self, jobs):
+        """Train the jobs' runs through the slots until every job has its result."""
+        trainer = self.trainer()
+        _, _, val_batches, n_val = self._tensors()
+        queue, slots = collections.deque(), [None] * self.slots
+        for job in jobs:
+            if not job.done:
+                self._advance(job, None, queue)
+        while True:
+            self._fill(trainer, slots, queue)
+            active = [s for s, run in enumerate(slots) if run is not None]
+            if not active:
+                break
+            n = min(slots[s].steps_to_event() for s in active)
+            try:
+                t0 = time.perf_counter()
+                losses, accs = trainer.run(n)
+                self._count(n, len(active), time.perf_counter() - t0)
+            except Exception as exc:   # the step itself broke: fail the runs it held
+                for s in active:
+                    if not slots[s].job.done:
+                        self._fail(slots[s].job, _Failure(
+                            f"exception while training: {type(exc).__name__}: {exc}"[:2000],
+                            slots[s].job.info.get("stage", "train")))
+                    slots[s] = None
+                continue
+            need = [s for s in active if slots[s].consume(losses[:, s], accs[:, s])]
+            if need:
+                val = trainer.accuracy(val_batches, n_val)
+                for s in need:
+                    slots[s].validated(val[s], self.min_train_acc, int(self.stop_after))
+            for s in active:
+                if slots[s].finished:
+                    self._collect(slots[s], queue)
+                    slots[s] = None
+
+    def _count(self, steps, active, seconds):
+        counters = self.counters()
+        counters["slot_steps"] += steps * self.slots
+        counters["run_steps"] += steps * active
+        counters["train_seconds"] += seconds
+
+    def counters(self):
+        """Work done in this process: slot-steps, useful run-steps, seconds in training."""
+        return self._cache.setdefault("counters", {"slot_steps": 0, "run_steps": 0,
+                                                   "train_seconds": 0.0})
+
+    def _fill(self, trainer, slots, queue):
+        """Start queued runs in free slots; drop the runs of jobs already decided."""
+        for s in range(len(slots)):
+            if slots[s] is not None and slots[s].job.done:
+                slots[s] = None
+            while slots[s] is None and queue:
+                run = queue.popleft()
+                if run.job.done:
+                    continue
+                w, st = trainer.net.init(run.seed)
+                trainer.assign(s, run.job.codes, w, st, run.lr, seed=run.seed)
+                slots[s] = run
+
+    def _collect(self, run, queue):
+        """A run ended: when its job's whole batch is back, advance the job."""
+        job = run.job
+        if job.done:
+            return
+        if isinstance(run.result, _Failure):   # any failed training run fails the genome
+            self._fail(job, run.result)
+            return
+        if all(r.finished for r in job.runs):
+            self._advance(job, [r.result for r in job.runs], queue)

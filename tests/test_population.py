@@ -1,0 +1,134 @@
+"""PopulationEvaluator: SurrogateEvaluator's protocol, many genomes through K slots."""
+import pickle
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+import deap_nos as nos  # noqa: E402
+from deap_nos.errors import NOSError  # noqa: E402
+from deap_nos.evaluation import Evaluation  # noqa: E402
+from deap_nos.population import PopulationEvaluator  # noqa: E402
+
+TINY = dict(base=8, batch_size=64, sweep_steps=20, steps=60, eval_every=20, stop_after=20,
+            lr_grid=(1.0, 0.01, 1e-4), quick_rates=(1.0, 0.01), min_train_acc=0.1,
+            sweep_min_acc=0.13, sweep_gate_acc=0.13)
+_EVALUATORS = {}
+
+
+def tiny(**overrides):
+    """One evaluator (one compile) per settings, shared by the tests."""
+    key = tuple(sorted(overrides.items()))
+    if key not in _EVALUATORS:
+        _EVALUATORS[key] = PopulationEvaluator.preset("default", slots=3,
+                                                      **dict(TINY, **overrides))
+    return _EVALUATORS[key]
+
+
+def test_batch_with_success_rejection_and_nan():
+    ev = tiny()
+    genomes = [nos.zoo.genome("AdamSpace"), nos.parse("none: neg(g)"),
+               nos.parse("none: exp(recip(sub(g, g)))"), nos.zoo.genome("Opt9")]
+    results = ev.evaluate_many(genomes)
+    adam, neg, nan, opt9 = results
+    assert all(isinstance(r, Evaluation) and len(r) == 1 for r in results)
+    for good in (adam, opt9):
+        assert not good.failed and 0.0 <= good[0] <= 1.0, good.reason
+        assert good.info["stage"] == "done" and good.info["lr"] in TINY["lr_grid"]
+        assert len(good.info["sweep"]) == 3 and len(good.info["curves"]) == 1
+        assert good.info["curves"][0]["step"] == [20, 40, 60]
+        assert good[0] == max(good.info["curves"][0]["val_acc"])
+    assert neg.failed and neg.reason.startswith("rejected in the sweep (quick check)")
+    assert neg[0] == nos.FAILED_FITNESS and neg.info["stage"] == "sweep"
+    assert nan.failed and "non-finite (NaN/inf)" in nan.reason
+    # One genome alone gets the fitness it got in the batch: runs depend on their seeds only.
+    again = ev(nos.zoo.genome("AdamSpace"))
+    assert tuple(again) == tuple(adam)
+    assert ev.trainer()._run.experimental_get_tracing_count() == 1
+
+
+def test_repeats_and_worst_aggregate():
+    ev = tiny(repeats=2, aggregate="worst")
+    result = ev(nos.zoo.genome("AdamSpace"))
+    assert not result.failed, result.reason
+    assert len(result.info["runs"]) == 2 and result[0] == min(result.info["runs"])
+
+
+def test_early_stop_reason():
+    ev = tiny(min_train_acc=0.999)
+    result = ev(nos.zoo.genome("AdamSpace"))
+    assert result.failed and result.reason.startswith("stopped early at step 20 of run 1")
+    assert result.info["stage"] == "train"
+
+
+def _spy(ev, monkeypatch):
+    calls, original = [], ev.evaluate_many
+
+    def spy(genomes):
+        calls.append(len(genomes))
+        return original(genomes)
+
+    monkeypatch.setattr(ev, "evaluate_many", spy)
+    return calls
+
+
+def test_map_batches_for_the_algorithms(monkeypatch):
+    ev = tiny()
+    calls = _spy(ev, monkeypatch)
+    assert ev.map.workers == 6
+    genomes = [nos.zoo.genome("QHM"), nos.zoo.genome("Sign")]
+
+    class Timed:          # what the algorithms wrap the evaluator in
+        def __init__(self, evaluate):
+            self.evaluate = evaluate
+
+        def __call__(self, genome):
+            return self.evaluate(genome)
+
+    out = ev.map(Timed(ev), genomes)
+    assert calls == [2] and len(out) == 2
+    assert ev.map(len, ["ab", "c"]) == [2, 1]      # anything else maps item by item
+
+
+def test_initial_population_uses_the_batch_map(monkeypatch):
+    ev = tiny()
+    calls = _spy(ev, monkeypatch)
+    toolbox = nos.make_toolbox(nos.SearchSpace.default(), ev)
+    toolbox.register("map", ev.map)
+    best = nos.initial_population(toolbox, 2, factor=2, verbose=False, seed=3)
+    assert len(best) == 2 and calls and max(calls) > 1
+    assert all(ind.fitness.valid for ind in best)
+
+
+def test_pickles_without_its_trainer():
+    ev = tiny()
+    ev.trainer()
+    clone = pickle.loads(pickle.dumps(ev))
+    assert "trainer" not in clone._cache and clone.slots == ev.slots
+    assert clone.settings() == ev.settings()     # what run folders and the verdict read
+
+
+def test_bad_settings_are_clear_errors():
+    with pytest.raises(NOSError, match="slots"):
+        PopulationEvaluator.preset("default", slots=0)
+    with pytest.raises(NOSError, match="augment"):
+        PopulationEvaluator.preset("default", augment=True)
+    with pytest.raises(NOSError, match="optimizer_factory"):
+        PopulationEvaluator.preset("default", optimizer_factory=len)
+
+
+@pytest.mark.slow
+def test_zoo_fitness_agrees_with_single_path_within_seed_noise():
+    """Both paths on the zoo at a small fidelity: mean |difference| below the seeds' spread."""
+    settings = dict(TINY, base=8, steps=200, eval_every=50, stop_after=100)
+    names = ["AdamSpace", "QHM", "Opt9", "Opt1", "A1"]
+    single = nos.SurrogateEvaluator.preset("default", **settings)
+    pop = PopulationEvaluator.preset("default", slots=8, **settings)
+    seeds = [PopulationEvaluator.preset("default", slots=8, seed=s, **settings)
+             for s in (1, 2)]
+    a = np.array([single(nos.zoo.genome(n))[0] for n in names])
+    b = np.array([r[0] for r in pop.evaluate_many([nos.zoo.genome(n) for n in names])])
+    noise = np.std([[r[0] for r in ev.evaluate_many([nos.zoo.genome(n) for n in names])]
+                    for ev in seeds + [pop]], axis=0).mean()
+    assert np.abs(a - b).mean() <= 3 * noise + 0.02, (a, b, noise)

@@ -1,0 +1,113 @@
+"""A run trained in a population slot ends where the same run trained alone ends.
+
+"Alone" is the reference path: a Keras ConvNet and ``nos.keras.GraphOptimizer``, fed the
+same initial weights and the same batches. Tolerance: 1e-5 absolute on weights of size
+~1 after 15 steps — except the convolution biases that feed a batch norm under a
+scale-invariant genome (Adam): their true gradient is 0 (batch norm cancels them), so
+they move by the sign of float noise in either path (and the batch-norm moving means
+with them: 1e-3 there).
+"""
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+keras = pytest.importorskip("keras")
+
+import deap_nos as nos  # noqa: E402
+from deap_nos.surrogate import convnet  # noqa: E402
+from deap_nos.trainer import build  # noqa: E402
+
+T, WARMUP, STEPS, BASE = 40, 4, 15, 4
+GENOMES = ("AdamSpace", "Opt9", "Opt4")
+LRS = (1e-3, 0.05, 1e-2)
+PRE_BN_BIASES = (1, 5, 9)   # tensor indices of the conv biases in BatchedConvNet's layout
+
+
+def _digits():
+    from deap_nos.data import digits
+    ds = digits()
+    return ds.x_train, ds.y_train
+
+
+def _signals():
+    """A 1-D stand-in: 40-long, 1-channel signals whose class is a frequency."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, 600).astype(np.int32)
+    t = np.linspace(0, 1, 40)
+    x = np.sin(2 * np.pi * (1 + y[:, None]) * t) + 0.3 * rng.normal(size=(600, 40))
+    return x[..., None].astype(np.float32), y
+
+
+def _keras_1d(base, input_shape, classes):
+    """The paper's ConvNet in 1-D (Conv1D, same rule of strides and widths)."""
+    from keras import layers
+    inputs = keras.Input(shape=input_shape)
+    x = inputs
+    for filters, stride in [(base, 1), (2 * base, 2), (4 * base, 2)]:
+        x = layers.Conv1D(filters, 3, strides=stride, padding="same")(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Activation("swish")(x)
+    x = layers.GlobalAveragePooling1D()(x)
+    return keras.Model(inputs, layers.Dense(classes, activation="softmax")(x))
+
+
+def _alone(model, genome, lr, trainer, seed):
+    """Train ``model`` with GraphOptimizer on the first STEPS batches of run ``seed``."""
+    opt = nos.keras.GraphOptimizer(genome, learning_rate=lr, total_steps=T,
+                                   warmup_steps=WARMUP)
+    for position in range(STEPS):
+        xb, yb = trainer.run_batch(seed, position)
+        with tf.GradientTape() as tape:
+            probs = model(xb, training=True)
+            loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(yb, probs))
+        opt.apply(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
+    return trainer.net.from_keras(model.get_weights())
+
+
+@pytest.mark.parametrize("data", ["2d", "1d"])
+def test_slot_equals_run_alone(data):
+    x, y = _digits() if data == "2d" else _signals()
+    trainer = build(BASE, x.shape[1:], 10, len(GENOMES), x, y, 32, T, WARMUP, dropout=0.0)
+    keras.utils.set_random_seed(1)
+    if data == "2d":
+        models = [convnet(BASE, x.shape[1:], 10, dropout=0.0) for _ in GENOMES]
+    else:
+        models = [_keras_1d(BASE, x.shape[1:], 10) for _ in GENOMES]
+    genomes = [nos.zoo.genome(name) for name in GENOMES]
+    for slot, (genome, model) in enumerate(zip(genomes, models)):
+        w, s = trainer.net.from_keras(model.get_weights())
+        trainer.assign(slot, trainer.interpreter.encode(genome), w, s, LRS[slot], seed=slot)
+    trainer.run(STEPS)
+    noise = np.isin(trainer.net.segments(), PRE_BN_BIASES)
+    for slot, (genome, model) in enumerate(zip(genomes, models)):
+        ref_w, ref_s = _alone(model, genome, LRS[slot], trainer, slot)
+        w, s = trainer.weights(slot)
+        invariant = genome.key() == nos.zoo.genome("AdamSpace").key()
+        keep = ~noise if invariant else slice(None)
+        np.testing.assert_allclose(w[keep], ref_w[keep], atol=1e-5, err_msg=str(genome))
+        # The moving means follow those noisy biases too.
+        np.testing.assert_allclose(s, ref_s, atol=1e-3 if invariant else 1e-5,
+                                   err_msg=str(genome))
+
+
+def test_refill_does_not_retrace_and_nan_stays_in_its_slot():
+    x, y = _digits()
+    trainer = build(BASE, x.shape[1:], 10, 2, x, y, 32, T, WARMUP)   # with dropout
+    net = trainer.net
+    w0, s0 = net.init(3)
+    trainer.assign(0, trainer.interpreter.encode(nos.parse("none: recip(sub(g, g))")), w0, s0, 1e38)
+    trainer.assign(1, trainer.interpreter.encode(nos.zoo.genome("Opt9")), w0, s0, 0.05,
+                   seed=7)
+    losses, accs = trainer.run(5)
+    assert losses.shape == (5, 2) and accs.shape == (5, 2)
+    assert not np.isfinite(losses[:, 0]).all() and np.isfinite(losses[:, 1]).all()
+    kept = trainer.weights(1)[0]
+    # The same run (same seed) in either slot, next to a healthy neighbour, ends at the
+    # same weights: a run depends on its own seed, not on its slot or neighbours.
+    for slot in (0, 1):
+        trainer.assign(slot, trainer.interpreter.encode(nos.zoo.genome("Opt9")), w0, s0, 0.05,
+                       seed=7)
+    trainer.run(5)
+    np.testing.assert_allclose(trainer.weights(0)[0], kept, atol=1e-6)
+    np.testing.assert_allclose(trainer.weights(1)[0], kept, atol=1e-6)
+    assert trainer._run.experimental_get_tracing_count() == 1
