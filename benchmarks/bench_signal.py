@@ -10,6 +10,9 @@ initial weights and batch order change with it) and prints mean ± std of the fi
 An SNR of 1 means the ranking is as large as one seed's noise: a search on that preset
 measures noise. Failed evaluations are counted in the table and left out of the SNR.
 
+A preset may carry overrides, to try a variant side by side with the preset itself:
+``default+batch_size=128+steps=800``.
+
 Usage::
 
     python benchmarks/bench_signal.py [--presets default quick] [--seeds 5]
@@ -49,13 +52,26 @@ def signal_to_noise(means, stds):
         else float("nan")
 
 
+def parse_variant(text):
+    """``"default+steps=800+base=8"`` → ``("default", {"steps": 800, "base": 8})``."""
+    import ast
+
+    name, *pairs = text.split("+")
+    overrides = {}
+    for pair in pairs:
+        key, value = pair.split("=", 1)
+        overrides[key] = ast.literal_eval(value)
+    return name, overrides
+
+
 def evaluators(preset, seeds, kind):
     """One evaluator per seed for ``preset`` (single: SurrogateEvaluator)."""
     if kind == "population":
         from deap_nos.population import PopulationEvaluator as cls
     else:
         from deap_nos.evaluator import SurrogateEvaluator as cls
-    return [cls.preset(preset, seed=seed) for seed in range(seeds)]
+    name, overrides = parse_variant(preset)
+    return [cls.preset(name, seed=seed, **overrides) for seed in range(seeds)]
 
 
 def run_preset(preset, names, seeds, kind):

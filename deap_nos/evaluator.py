@@ -29,7 +29,7 @@ configuration error and is raised (:class:`~deap_nos.errors.DataError`).
 
 Speed: nothing is rebuilt or retraced between sweep learning rates or repeats. The
 optimizer's ``learning_rate`` is a variable (assigned, not retraced); weights are
-restored with ``set_weights``; optimizer state is zeroed (:func:`_reset_optimizer`).
+restored with ``set_weights``; optimizer state is zeroed (:func:`reset_optimizer`).
 
 Reproducibility: the per-genome seed is a hash (sha256, not Python's salted ``hash``) of
 ``(seed, genome.fingerprint() or str(genome))``; Python, numpy and TensorFlow are seeded
@@ -41,7 +41,6 @@ The evaluator is picklable (module-level, no lambdas); the data are loaded lazil
 worker and cached on the instance, never pickled.
 """
 
-import hashlib
 import math
 import random
 import time
@@ -50,50 +49,12 @@ import numpy as np
 
 from deap_nos.errors import NOSError, UnknownNameError
 from deap_nos.evaluation import Evaluation, genome_seed
+from deap_nos.presets import PAPER_LR_GRID, PAPER_QUICK_RATES, PRESETS  # noqa: F401
+from deap_nos.train_loop import (TrainLoop, configure_devices, fmt_lr,
+                                 graph_optimizer_factory, reset_optimizer, seed_everything,
+                                 set_peak_learning_rate, sub_seed, tail_mean)
 
 __all__ = ["SurrogateEvaluator", "PRESETS", "genome_seed", "graph_optimizer_factory"]
-
-#: The paper's learning-rate grid (Section 3.3).
-PAPER_LR_GRID = (10.0, 1.0, 0.1, 0.01, 1e-3, 1e-4, 1e-5)
-#: The authors' quick three-rate rejection check, run first.
-PAPER_QUICK_RATES = (10.0, 0.01, 1e-5)
-
-_COMMON = dict(
-    lr_grid=PAPER_LR_GRID,
-    quick_rates=PAPER_QUICK_RATES,
-    sweep_min_acc=0.25,
-    sweep_gate_acc=0.25,
-    min_train_acc=0.40,
-    warmup_steps=None,
-    hold_steps=0,
-    standardize=True,
-    augment=False,
-    augment_options=None,
-    data_options=None,
-    repeats=1,
-    aggregate="mean",
-    seed=0,
-    jit=False,
-    val_batch_size=1000,
-    paired=False,
-)
-
-#: Named settings. ``default``: MNIST-1D with the 1-D ConvNet, sized by
-#: benchmarks/bench_signal.py for signal per second (the main job's). ``quick``: the
-#: embedded digits, a small net and a few hundred steps (0.1's default; optimizers tie
-#: on it within noise). ``paper``: Section 3.3-3.4 on CIFAR-10. ``authors``: the
-#: authors' code (16,000 steps, augmentation, a 40 % second sweep gate).
-PRESETS = {
-    "paper": dict(_COMMON, data="cifar10", base=48, batch_size=128, sweep_steps=800,
-                  steps=8000, eval_every=500, stop_after=1000),
-    "authors": dict(_COMMON, data="cifar10", base=48, batch_size=128, sweep_steps=800,
-                    steps=16000, eval_every=500, stop_after=1000, augment=True,
-                    sweep_gate_acc=0.40),
-    "quick": dict(_COMMON, data="digits", base=8, batch_size=64, sweep_steps=30,
-                  steps=300, eval_every=50, stop_after=100),
-    "default": dict(_COMMON, data="mnist1d", base=16, batch_size=64, sweep_steps=40,
-                    steps=600, eval_every=100, stop_after=200, sweep_min_acc=0.20),
-}
 
 _AGGREGATES = ("mean", "worst")
 #: Where an evaluation's wall time goes (``info["timing"]``, seconds): loading data,
@@ -102,200 +63,6 @@ _AGGREGATES = ("mean", "worst")
 #: loops of the sweep and of stage 2, and validation passes.
 _TIMING_KEYS = ("data", "build", "trace", "restore", "step_sweep", "step_train", "validate")
 _UNSET = object()
-
-
-# ----------------------------------------------------------------------------- helpers
-
-def _sub_seed(seed, index):
-    """Seed of repeat ``index`` derived from a genome seed (index 0 is the seed itself)."""
-    if index == 0:
-        return seed
-    digest = hashlib.sha256(f"{seed}\x00repeat{index}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") % (2 ** 31 - 1)
-
-
-def graph_optimizer_factory(genome, learning_rate, total_steps, warmup_steps, hold_steps,
-                            space=None):
-    """The default optimizer factory: ``deap_nos.keras.GraphOptimizer`` (imported lazily)."""
-    from deap_nos.keras import GraphOptimizer
-
-    return GraphOptimizer(genome, learning_rate=learning_rate, total_steps=total_steps,
-                          warmup_steps=warmup_steps, hold_steps=hold_steps, space=space)
-
-
-def _reset_optimizer(opt):
-    """Zero an optimizer's state and step counter, keeping its (peak) learning rate.
-
-    Calls ``opt.reset()`` when the optimizer has one (``GraphOptimizer``); otherwise
-    assigns zeros to every variable in ``opt.variables`` except the learning-rate
-    variable (a plain Keras optimizer: Adam's moments, SGD's momentum, ``iterations``).
-    """
-    reset = getattr(opt, "reset", None)
-    if callable(reset):
-        reset()
-        return
-    keep = getattr(opt, "_learning_rate", None)
-    for var in opt.variables:
-        if var is keep:
-            continue
-        var.assign(np.zeros(tuple(var.shape), dtype=var.dtype))
-
-
-def _set_peak_learning_rate(opt, lr):
-    """Assign the peak lr: a schedule's ``peak_variable`` when it has one, else the lr."""
-    peak = getattr(getattr(opt, "_learning_rate", None), "peak_variable", None)
-    if peak is not None:
-        peak.assign(float(lr))
-    else:
-        opt.learning_rate = float(lr)
-
-
-_DEVICES_CONFIGURED = False
-
-
-def _configure_devices():
-    """Let TensorFlow grow GPU memory on demand (workers share a GPU); CPU otherwise."""
-    global _DEVICES_CONFIGURED
-    if _DEVICES_CONFIGURED:
-        return
-    import tensorflow as tf
-
-    # Each genome traces its own training step: TensorFlow's retracing warning is expected.
-    tf.get_logger().setLevel("ERROR")
-    for gpu in tf.config.list_physical_devices("GPU"):
-        try:
-            tf.config.experimental.set_memory_growth(gpu, True)
-        except (RuntimeError, ValueError):  # already initialised: keep its setting
-            pass
-    _DEVICES_CONFIGURED = True
-
-
-def _seed_everything(seed):
-    """Seed Python, numpy and TensorFlow/Keras from one integer."""
-    import keras
-
-    keras.utils.set_random_seed(int(seed))
-
-
-def _tail_mean(values, fraction=0.1):
-    """Mean of the last ``fraction`` of ``values`` (at least one): a run's final level."""
-    values = np.asarray(values, dtype=np.float64)
-    if values.size == 0:
-        return 0.0
-    k = max(1, int(math.ceil(values.size * fraction)))
-    return float(values[-k:].mean())
-
-
-def _fmt_lr(lr):
-    return f"{lr:g}"
-
-
-class _Trainer:
-    """The compiled pieces for one model and optimizer: a k-step loop and a validator.
-
-    ``run(k)`` executes k training steps inside one ``tf.function`` — a graph while-loop
-    that draws its own batches and stops at the first non-finite loss — and returns
-    per-step losses and accuracies; ``accuracy`` counts correct predictions in inference
-    mode. Both are traced once and reused for every learning rate and repeat.
-
-    Batches are drawn in the graph, not from a ``tf.data`` iterator: every epoch is a
-    stateless permutation of the training set seeded by ``(run seed, epoch)``, and the
-    augmentation (when on) is seeded by ``(run seed, step)``. A run started with
-    :meth:`start` therefore sees the same batches whatever ran before it — each sweep
-    learning rate gets identical data — and no iterator is created or torn down per run
-    (on two CPU cores that cost ~65 ms a run, see benchmarks/RESULTS.md).
-    """
-
-    def __init__(self, model, optimizer, x, y, batch_size, augment=False,
-                 augment_options=None, jit=False):
-        import keras
-        import tensorflow as tf
-
-        from deap_nos.data import augment_batch
-
-        self.model = model
-        self.optimizer = optimizer
-        variables = model.trainable_variables
-        n = int(x.shape[0])
-        batch = int(min(batch_size, n))
-        per_epoch = max(1, n // batch)
-        options = dict(augment_options or {})
-        self._position = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self._seed = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self._perm = tf.Variable(tf.range(n, dtype=tf.int32), trainable=False)
-
-        def next_batch():
-            position = self._position.read_value()
-            epoch, slot = position // per_epoch, position % per_epoch
-            if slot == 0:
-                self._perm.assign(tf.random.experimental.stateless_shuffle(
-                    tf.range(n, dtype=tf.int32), tf.stack([self._seed, epoch])))
-            start = tf.cast(slot, tf.int32) * batch
-            idx = self._perm[start:start + batch]
-            xb, yb = tf.gather(x, idx), tf.gather(y, idx)
-            if augment:
-                xb = augment_batch(xb, tf.stack([self._seed + 1, position]), **options)
-            self._position.assign_add(1)
-            return xb, yb
-
-        def step(xb, yb):
-            with tf.GradientTape() as tape:
-                probs = model(xb, training=True)
-                loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(yb, probs))
-            grads = tape.gradient(loss, variables)
-            optimizer.apply(grads, variables)
-            pred = tf.argmax(probs, axis=-1, output_type=tf.int32)
-            acc = tf.reduce_mean(tf.cast(tf.equal(pred, yb), tf.float32))
-            return tf.cast(loss, tf.float32), acc
-
-        if jit:
-            step = tf.function(step, jit_compile=True)
-
-        def run(k):
-            losses = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
-            accs = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
-            for i in tf.range(k):
-                xb, yb = next_batch()
-                loss, acc = step(xb, yb)
-                losses = losses.write(i, loss)
-                accs = accs.write(i, acc)
-                if not tf.math.is_finite(loss):
-                    break
-            return losses.stack(), accs.stack()
-
-        def correct(xb, yb):
-            probs = model(xb, training=False)
-            pred = tf.argmax(probs, axis=-1, output_type=tf.int32)
-            return tf.reduce_sum(tf.cast(tf.equal(pred, yb), tf.int32))
-
-        self._run = tf.function(run)
-        self._correct = tf.function(correct)
-
-    def start(self, seed):
-        """Begin a run's data stream: batches from epoch 0, seeded by ``seed``."""
-        self._seed.assign(int(seed))
-        self._position.assign(0)
-
-    def trace(self, x_val, y_val):
-        """Trace and instantiate both functions without training (zero steps)."""
-        import tensorflow as tf
-
-        self._run(tf.constant(0))
-        self._correct(x_val, y_val)
-
-    def run(self, k):
-        """Train k steps; returns (losses, accuracies) as numpy arrays (shorter on NaN)."""
-        import tensorflow as tf
-
-        losses, accs = self._run(tf.constant(int(k)))
-        return losses.numpy(), accs.numpy()
-
-    def accuracy(self, val_batches, total):
-        """Validation accuracy over pre-batched (x, y) tensors."""
-        hits = 0
-        for x, y in val_batches:
-            hits += int(self._correct(x, y))
-        return hits / max(1, total)
 
 
 class _Failure(Exception):
@@ -507,7 +274,7 @@ class SurrogateEvaluator:
         t = time.perf_counter()
         self._tensors()  # a missing data set is a configuration error: raise it
         timing["data"] += time.perf_counter() - t
-        _configure_devices()
+        configure_devices()
         seed = int(self.seed) if self.paired else genome_seed(self.seed, genome)
         info = {"stage": "sweep", "seed": seed, "lr": None, "sweep": [], "curves": [],
                 "runs": [], "timing": timing, "preset": self.preset_name}
@@ -540,7 +307,7 @@ class SurrogateEvaluator:
         _, _, val_batches, n_val = self._tensors()
 
         t = time.perf_counter()
-        _seed_everything(seed)
+        seed_everything(seed)
         model = convnet(self.base, ds.input_shape, ds.classes)
         rates = self.all_rates
         factory = self.optimizer_factory
@@ -553,7 +320,7 @@ class SurrogateEvaluator:
         opt.build(model.trainable_variables)
         initial = model.get_weights()
         x_train, y_train, _, _ = self._tensors()
-        trainer = _Trainer(model, opt, x_train, y_train, self.batch_size,
+        trainer = TrainLoop(model, opt, x_train, y_train, self.batch_size,
                            augment=bool(self.augment), augment_options=self.augment_options,
                            jit=bool(self.jit))
         timing["build"] += time.perf_counter() - t
@@ -570,12 +337,12 @@ class SurrogateEvaluator:
         info["stage"] = "train"
         fits = []
         for r in range(int(self.repeats)):
-            rseed = _sub_seed(seed, r)
+            rseed = sub_seed(seed, r)
             if r == 0:
                 weights = initial
             else:
                 t = time.perf_counter()
-                _seed_everything(rseed)
+                seed_everything(rseed)
                 weights = convnet(self.base, ds.input_shape, ds.classes).get_weights()
                 timing["build"] += time.perf_counter() - t
             fits.append(self._train(trainer, weights, best, rseed, val_batches, n_val,
@@ -587,8 +354,8 @@ class SurrogateEvaluator:
         """Restore weights, zero the optimizer state, set the peak lr, restart the data."""
         trainer.start(seed)
         trainer.model.set_weights(weights)
-        _reset_optimizer(trainer.optimizer)
-        _set_peak_learning_rate(trainer.optimizer, lr)
+        reset_optimizer(trainer.optimizer)
+        set_peak_learning_rate(trainer.optimizer, lr)
 
     def _sweep(self, trainer, seed, initial, rates, info):
         """Stage 1: the quick check, then the rest; returns the best learning rate."""
@@ -609,8 +376,8 @@ class SurrogateEvaluator:
             finite = bool(len(losses) == self.sweep_steps and np.isfinite(losses).all())
             results.append({
                 "lr": lr,
-                "train_acc": _tail_mean(accs) if finite else 0.0,
-                "loss": _tail_mean(losses) if finite else float("nan"),
+                "train_acc": tail_mean(accs) if finite else 0.0,
+                "loss": tail_mean(losses) if finite else float("nan"),
                 "finite": finite,
                 "steps": int(len(losses)),
             })
@@ -620,14 +387,14 @@ class SurrogateEvaluator:
             if runs and not any(res["finite"] for res in runs):
                 raise _Failure(
                     f"rejected in the sweep: non-finite (NaN/inf) loss at every learning "
-                    f"rate tried ({', '.join(_fmt_lr(v) for v in tried)})", "sweep")
+                    f"rate tried ({', '.join(fmt_lr(v) for v in tried)})", "sweep")
             best_acc = max(res["train_acc"] for res in runs)
-            nan = [_fmt_lr(res["lr"]) for res in runs if not res["finite"]]
+            nan = [fmt_lr(res["lr"]) for res in runs if not res["finite"]]
             extra = f"; NaN/inf loss at lr {', '.join(nan)}" if nan else ""
             raise _Failure(
                 f"rejected in the sweep ({what}): training accuracy stayed below "
                 f"{threshold:.0%} at every learning rate tried "
-                f"({', '.join(_fmt_lr(v) for v in tried)}); best {best_acc:.1%}{extra}",
+                f"({', '.join(fmt_lr(v) for v in tried)}); best {best_acc:.1%}{extra}",
                 "sweep")
 
         quick = self.quick_rates
@@ -665,7 +432,7 @@ class SurrogateEvaluator:
             if len(losses) < k or not np.isfinite(losses).all():
                 bad = done + len(losses)
                 raise _Failure(f"non-finite (NaN/inf) training loss at step {bad} of run "
-                               f"{index + 1} (lr {_fmt_lr(lr)})", "train")
+                               f"{index + 1} (lr {fmt_lr(lr)})", "train")
             done += k
             t = time.perf_counter()
             val = trainer.accuracy(val_batches, n_val)
@@ -679,6 +446,6 @@ class SurrogateEvaluator:
             if done >= self.stop_after and train_acc < self.min_train_acc:
                 raise _Failure(
                     f"stopped early at step {done} of run {index + 1}: training accuracy "
-                    f"{train_acc:.1%} below {self.min_train_acc:.0%} (lr {_fmt_lr(lr)})",
+                    f"{train_acc:.1%} below {self.min_train_acc:.0%} (lr {fmt_lr(lr)})",
                     "train")
         return best

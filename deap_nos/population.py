@@ -36,7 +36,8 @@ import numpy as np
 
 from .errors import NOSError
 from .evaluation import Evaluation, genome_seed
-from .evaluator import SurrogateEvaluator, _fmt_lr, _sub_seed, _tail_mean
+from .evaluator import SurrogateEvaluator
+from .train_loop import fmt_lr, sub_seed, tail_mean
 
 __all__ = ["PopulationEvaluator"]
 
@@ -74,14 +75,14 @@ class _Run:
             if bad.size or self.done >= self.length:
                 finite = not bad.size
                 self._finish({"lr": self.lr, "steps": len(self.losses), "finite": finite,
-                              "train_acc": _tail_mean(self.accs) if finite else 0.0,
-                              "loss": _tail_mean(self.losses) if finite else float("nan")})
+                              "train_acc": tail_mean(self.accs) if finite else 0.0,
+                              "loss": tail_mean(self.losses) if finite else float("nan")})
             return False
         self.interval[0].extend(losses.tolist())
         self.interval[1].extend(accs.tolist())
         if bad.size:
             self._finish(_Failure(f"non-finite (NaN/inf) training loss at step {self.done} "
-                                  f"of run {self.index + 1} (lr {_fmt_lr(self.lr)})", "train"))
+                                  f"of run {self.index + 1} (lr {fmt_lr(self.lr)})", "train"))
             return False
         return self.done % self.eval_every == 0 or self.done >= self.length
 
@@ -98,7 +99,7 @@ class _Run:
         if self.done >= stop_after and train_acc < min_train_acc:
             self._finish(_Failure(
                 f"stopped early at step {self.done} of run {self.index + 1}: training "
-                f"accuracy {train_acc:.1%} below {min_train_acc:.0%} (lr {_fmt_lr(self.lr)})",
+                f"accuracy {train_acc:.1%} below {min_train_acc:.0%} (lr {fmt_lr(self.lr)})",
                 "train"))
         elif self.done >= self.length:
             self._finish(self.best)
@@ -124,13 +125,13 @@ def _reject(results, tried, threshold, what):
     runs = [r for r in results if r["lr"] in tried]
     if runs and not any(r["finite"] for r in runs):
         return _Failure(f"rejected in the sweep: non-finite (NaN/inf) loss at every learning "
-                        f"rate tried ({', '.join(_fmt_lr(v) for v in tried)})", "sweep")
+                        f"rate tried ({', '.join(fmt_lr(v) for v in tried)})", "sweep")
     best_acc = max(r["train_acc"] for r in runs)
-    nan = [_fmt_lr(r["lr"]) for r in runs if not r["finite"]]
+    nan = [fmt_lr(r["lr"]) for r in runs if not r["finite"]]
     extra = f"; NaN/inf loss at lr {', '.join(nan)}" if nan else ""
     return _Failure(f"rejected in the sweep ({what}): training accuracy stayed below "
                     f"{threshold:.0%} at every learning rate tried "
-                    f"({', '.join(_fmt_lr(v) for v in tried)}); best {best_acc:.1%}{extra}",
+                    f"({', '.join(fmt_lr(v) for v in tried)}); best {best_acc:.1%}{extra}",
                     "sweep")
 
 
@@ -206,10 +207,10 @@ class PopulationEvaluator(SurrogateEvaluator):
     def trainer(self):
         """The process's :class:`~deap_nos.trainer.PopulationTrainer` (built once)."""
         if "trainer" not in self._cache:
-            from .evaluator import _configure_devices
+            from .train_loop import configure_devices
             from .trainer import build
 
-            _configure_devices()
+            configure_devices()
             ds = self.dataset()
             self._cache["trainer"] = build(
                 self.base, ds.input_shape, ds.classes, self.slots, ds.x_train, ds.y_train,
@@ -299,7 +300,7 @@ class PopulationEvaluator(SurrogateEvaluator):
         job.runs = []
         for kind, lr, r in batch:
             length = self.sweep_steps if kind == "sweep" else self.steps
-            run = _Run(job, kind, lr, _sub_seed(job.seed, r), r, length, self.eval_every)
+            run = _Run(job, kind, lr, sub_seed(job.seed, r), r, length, self.eval_every)
             job.runs.append(run)
             if kind == "train":
                 queue.appendleft(run)

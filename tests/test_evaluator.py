@@ -11,7 +11,8 @@ import pytest
 
 from deap_nos.errors import NOSError, UnknownNameError
 from deap_nos.evaluation import FAILED_FITNESS, Evaluation
-from deap_nos.evaluator import PRESETS, SurrogateEvaluator, _reset_optimizer, genome_seed
+from deap_nos.evaluator import PRESETS, SurrogateEvaluator, genome_seed
+from deap_nos.train_loop import reset_optimizer as _reset_optimizer
 
 
 # ----------------------------------------------------------------- stand-in optimizers
