@@ -228,7 +228,7 @@ class _Session:
             return      # returns its stored result; the files now belong to the next phase
         if initial and state is None and target is not None \
                 and os.path.exists(target.checkpoint):
-            os.remove(target.checkpoint)   # a new run starts in this folder
+            _ckpt.remove(target.checkpoint)   # a new run starts in this folder
         inline = state.get("cache") if state is not None else None   # format 1
         if state is not None:
             cache_src, cache_offset = source.cache, state.get("cache_offset", 0)
@@ -285,7 +285,7 @@ class _Session:
             raise _ckpt.CheckpointError(
                 f"the initial phase in {files.initial!r} did not finish; resume it "
                 "first with initial_population(..., resume=...)")
-        os.remove(files.initial)  # abandoned: its cache is about to be truncated
+        _ckpt.remove(files.initial)  # abandoned: its cache is about to be truncated
         return None
 
     @staticmethod
@@ -324,7 +324,7 @@ class _Session:
     def save(self):
         if self.file is None:
             return
-        _ckpt.save(self.file, {
+        _ckpt.save(self.file, keep_previous=True, obj={
             "format": _ckpt.FORMAT, "algorithm": self.algorithm, "params": self.params,
             "step": self.step, "snapshot": self.snapshot, "finished": self.finished,
             "namespace": self.namespace, "fresh": sorted(self.fresh, key=repr),

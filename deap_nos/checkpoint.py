@@ -60,7 +60,9 @@ import io
 import os
 import pickle
 import random
+import shutil
 import sys
+import warnings
 from collections import namedtuple
 
 import numpy
@@ -125,29 +127,97 @@ def run_files(path):
     return RunFiles(checkpoint, f"{root}.initial{ext}", f"{root}.cache{ext}", None, None)
 
 
-def save(path, obj, fsync=True):
-    """Pickle *obj* to *path* atomically (temporary file + ``os.replace``)."""
+#: Suffix of the previous checkpoint kept next to each checkpoint file.
+PREVIOUS_SUFFIX = ".prev"
+#: Suffix a damaged checkpoint is moved to when a resume falls back to the previous one.
+DAMAGED_SUFFIX = ".damaged"
+
+
+def save(path, obj, fsync=True, keep_previous=False):
+    """Pickle *obj* to *path* atomically (temporary file + ``os.replace``).
+
+    :param keep_previous: First make the current file ``path + ".prev"`` (a hard link,
+        atomically replaced), so a resume can fall back to it if *path* is ever found
+        damaged (a disk that lost the last write, a file cut by hand).
+    """
+    path = os.fspath(path)
     tmp = f"{path}.tmp{os.getpid()}"
     with open(tmp, "wb") as stream:
         pickle.dump(obj, stream, protocol=pickle.HIGHEST_PROTOCOL)
         stream.flush()
         if fsync:
             os.fsync(stream.fileno())
+    if keep_previous and os.path.exists(path):
+        _link(path, path + PREVIOUS_SUFFIX)
     os.replace(tmp, path)
 
 
-def load(path):
-    """Unpickle the checkpoint at *path*; :class:`CheckpointError` if it cannot be read."""
+def _link(source, target):
+    """Make *target* the same file as *source*, atomically (a copy where links fail)."""
+    tmp = f"{target}.tmp{os.getpid()}"
+    if os.path.lexists(tmp):
+        os.remove(tmp)
     try:
-        with open(path, "rb") as stream:
-            return pickle.load(stream)
+        os.link(source, tmp)
+    except OSError:
+        shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+
+
+def remove(path):
+    """Delete the checkpoint *path* and its previous version (a new run starts)."""
+    for name in (os.fspath(path), os.fspath(path) + PREVIOUS_SUFFIX):
+        if os.path.exists(name):
+            os.remove(name)
+
+
+def _unpickle(path):
+    with open(path, "rb") as stream:
+        return pickle.load(stream)
+
+
+def load(path):
+    """Unpickle the checkpoint at *path*; :class:`CheckpointError` if it cannot be read.
+
+    A damaged file (truncated, corrupt) is moved aside to ``path + ".damaged"`` and the
+    previous checkpoint ``path + ".prev"`` (see :func:`save`) is loaded instead, with a
+    warning; without one the error says the file is damaged.
+    """
+    path = os.fspath(path)
+    try:
+        return _unpickle(path)
     except FileNotFoundError:
+        if os.path.exists(path + PREVIOUS_SUFFIX):
+            return _fall_back(path, "missing")
         raise CheckpointError(f"no checkpoint at {path!r}: check the path, or start the "
                               "run without resume=") from None
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as error:
+    except (AttributeError, ImportError) as error:
         raise CheckpointError(
             f"cannot read the checkpoint {path!r} ({error}); the classes it holds "
             "(creator.create(...)) must be created before resuming") from error
+    except Exception as error:  # a torn or corrupt pickle raises many types
+        if os.path.exists(path + PREVIOUS_SUFFIX):
+            os.replace(path, path + DAMAGED_SUFFIX)
+            return _fall_back(path, f"damaged ({type(error).__name__}: {error})")
+        raise CheckpointError(
+            f"the checkpoint {path!r} is damaged (truncated or corrupt: "
+            f"{type(error).__name__}: {error}) and there is no previous checkpoint "
+            f"{path + PREVIOUS_SUFFIX!r} to fall back to; start the run again") from error
+
+
+def _fall_back(path, problem):
+    previous = path + PREVIOUS_SUFFIX
+    try:
+        state = _unpickle(previous)
+    except Exception as error:
+        raise CheckpointError(
+            f"the checkpoint {path!r} is {problem}, and so is the previous one "
+            f"{previous!r} ({type(error).__name__}: {error}); start the run again"
+        ) from error
+    warnings.warn(f"the checkpoint {path!r} is {problem}; resuming from the previous "
+                  f"checkpoint {previous!r} (the evaluations since are redone)",
+                  RuntimeWarning, stacklevel=3)
+    return state
 
 
 # ------------------------------------------------------------- evaluation cache

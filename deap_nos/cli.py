@@ -11,7 +11,9 @@ import argparse
 import json
 import os
 import random
+import signal
 import sys
+import threading
 import time
 
 from .errors import NOSError
@@ -120,20 +122,32 @@ def _check_data(args):
 
 # ---------------------------------------------------------------------- search
 def cmd_search(args):
-    """Run a search and write its run folder."""
-    from deap import tools
-
-    import numpy as np
-
-    from . import algorithms
-    from .space import SearchSpace
-    from .toolbox import make_toolbox
-    if args.resume and not os.path.isdir(args.resume):
-        raise NOSError(f"--resume {args.resume}: no such run folder")
+    """Run a search and write its run folder; Ctrl-C stops it resumably."""
+    stored = None
+    if args.resume:
+        args, stored = _resumed(args)
     run_dir = args.resume or args.run_dir or os.path.join(
         "runs", time.strftime("search-%Y%m%d-%H%M%S"))
     os.makedirs(run_dir, exist_ok=True)
     _check_data(args)
+    toolbox = None
+    try:
+        toolbox, space, evaluator = _search_toolbox(args)
+        _write_settings(run_dir, args, evaluator, stored)
+        return _run_search(args, run_dir, stored, toolbox, space, evaluator)
+    except KeyboardInterrupt:
+        _stop_map(toolbox)
+        print(f"\ndeap-nos: stopped. {run_dir} holds the run up to its last checkpoint; "
+              f"continue it with:\n  deap-nos search --resume {run_dir}", file=sys.stderr)
+        raise
+
+
+def _search_toolbox(args):
+    """``(toolbox, space, evaluator)`` of a search, with the run's seed set."""
+    import numpy as np
+
+    from .space import SearchSpace
+    from .toolbox import make_toolbox
     random.seed(args.seed)
     np.random.seed(args.seed)
     space = SearchSpace.default(n_hidden=args.hidden)
@@ -142,17 +156,25 @@ def cmd_search(args):
     toolbox = make_toolbox(space, evaluator, 1 if batched else args.workers)
     if batched:     # the population evaluator trains each map call's genomes together
         toolbox.register("map", evaluator.map)
+    return toolbox, space, evaluator
+
+
+def _run_search(args, run_dir, stored, toolbox, space, evaluator):
+    from deap import tools
+
+    import numpy as np
+
+    from . import algorithms
     stats = tools.Statistics(lambda ind: ind.fitness.values[0])
     stats.register("max", np.max)
     stats.register("median", np.median)
     hof = tools.HallOfFame(args.top)
-    _write_settings(run_dir, args, evaluator)
     started = time.perf_counter()
     # checkpoint inside a step too, every couple of evaluations per worker: a kill
     # loses at most the trainings in flight
     common = dict(stats=stats, halloffame=hof, verbose=not args.quiet,
                   checkpoint=run_dir, resume=args.resume,
-                  checkpoint_every=evaluator.map_batch if batched else 2 * args.workers)
+                  checkpoint_every=getattr(evaluator, "map_batch", 2 * args.workers))
     if args.algorithm == "particle":
         population = algorithms.initial_population(
             toolbox, args.particles, factor=args.factor, checkpoint=run_dir,
@@ -160,9 +182,13 @@ def cmd_search(args):
         population, logbook = algorithms.eaParticle(
             population, toolbox, args.steps, args.mutations, **common)
     else:
+        # the batch is the first run's worker count, so a resume with other --workers
+        # produces the same children
+        first = stored.get("workers", args.workers) if stored else args.workers
         population = [toolbox.individual() for _ in range(args.population)]
         population, logbook = algorithms.eaRegularized(
-            population, toolbox, args.cycles, args.sample_size, **common)
+            population, toolbox, args.cycles, args.sample_size, batch_size=first,
+            **common)
     baseline = _evaluate_baseline(toolbox, space, run_dir)
     best = _reevaluate(hof, evaluator, toolbox, args)
     elapsed = time.perf_counter() - started
@@ -194,20 +220,28 @@ def _reevaluate(hof, evaluator, toolbox, args):
 
 def _evaluate_baseline(toolbox, space, run_dir):
     """Adam-in-the-space on the same evaluator (stored, so a resume does not redo it)."""
-    import pickle
+    from . import checkpoint
     path = os.path.join(run_dir, "baseline.pkl")
     if os.path.exists(path):
-        with open(path, "rb") as stream:
-            return pickle.load(stream)
+        try:
+            return checkpoint.load(path)
+        except checkpoint.CheckpointError:
+            pass             # damaged by a kill: evaluate it again
     from .syntax import parse
     from .toolbox import individual_class
     adam = parse(ADAM, space, cls=individual_class())
     (result,) = list(toolbox.map(toolbox.evaluate, [adam]))
     adam.fitness.values = tuple(result)
     adam.info = getattr(result, "info", {})
-    with open(path, "wb") as stream:
-        pickle.dump(adam, stream)
+    checkpoint.save(path, adam)
     return adam
+
+
+def _stop_map(toolbox):
+    """Kill a process pool's workers at once (an interrupted search)."""
+    stop = getattr(getattr(toolbox, "map", None), "terminate", None)
+    if callable(stop):
+        stop()
 
 
 def _close_map(toolbox):
@@ -216,11 +250,32 @@ def _close_map(toolbox):
         close()
 
 
-def _write_settings(run_dir, args, evaluator):
-    settings = {k: v for k, v in vars(args).items() if k != "func"}
-    settings["evaluator"] = _evaluator_settings(evaluator)
-    with open(os.path.join(run_dir, "settings.json"), "w", encoding="utf-8") as stream:
-        json.dump(settings, stream, indent=2, default=str)
+def _resumed(args):
+    """``(args, stored settings)`` of ``--resume DIR``: the run's recorded options,
+    after refusing options given on this command line that conflict with them."""
+    from . import runfolder
+    if not os.path.isdir(args.resume):
+        raise NOSError(f"--resume {args.resume}: no such run folder")
+    stored = runfolder.read_settings(args.resume)
+    options = {k: v for k, v in vars(args).items() if k not in ("func", "given")}
+    merged = runfolder.resume_options(options, getattr(args, "given", ()), stored,
+                                      args.resume)
+    if not merged.get("quiet"):
+        print(f"deap-nos: resuming {args.resume} with its settings "
+              f"({runfolder.summary(merged)})", file=sys.stderr)
+    return argparse.Namespace(func=args.func, **merged), stored
+
+
+def _write_settings(run_dir, args, evaluator, stored=None):
+    """settings.json: the options, the evaluator and the environment of a new run;
+    a resume keeps them and adds itself to ``resumes``."""
+    from . import runfolder
+    options = {k: v for k, v in vars(args).items() if k not in ("func", "given")}
+    if stored is not None:
+        runfolder.record_resume(run_dir, stored, options)
+    else:
+        runfolder.write_settings(run_dir, runfolder.new_settings(
+            options, _evaluator_settings(evaluator)))
 
 
 def _entry(ind):
@@ -537,18 +592,61 @@ def _data_options(parser):
     parser.add_argument("--quiet", action="store_true", help="no progress output")
 
 
+_STOP = {"signal": signal.SIGINT}
+
+
+def _stop(signum, frame):
+    _STOP["signal"] = signum
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _stop_on_signals():
+    """Make SIGINT (Ctrl-C) and SIGTERM (a scheduler's stop) raise KeyboardInterrupt,
+    also when the command was started with SIGINT ignored (a shell script's
+    background job); return the previous handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    _STOP["signal"] = signal.SIGINT
+    return {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore_signals(previous):
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
+
+
+def _given_options(argv):
+    """The destinations of the options written in *argv* (not filled in by defaults):
+    the same parser, every default suppressed."""
+    parser = build_parser()
+    for action in parser._actions:   # argparse has no public way to list subparsers
+        choices = getattr(action, "choices", None)
+        for sub in (choices.values() if isinstance(choices, dict) else ()):
+            if isinstance(sub, argparse.ArgumentParser):
+                for option in sub._actions:
+                    option.default = argparse.SUPPRESS
+    given = vars(parser.parse_args(argv))
+    return set(given) - {"command", "func"}
+
+
 def main(argv=None):
     """Entry point of the ``deap-nos`` console command."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.given = _given_options(argv)
+    previous = _stop_on_signals()
     try:
         return args.func(args)
     except NOSError as exc:
         print(f"deap-nos: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("deap-nos: interrupted; resume with --resume RUN_FOLDER", file=sys.stderr)
-        return 130
+        if args.command != "search":     # a search says how to resume itself
+            print("deap-nos: interrupted", file=sys.stderr)
+        return 128 + _STOP["signal"]
+    finally:
+        _restore_signals(previous)
 
 
 if __name__ == "__main__":

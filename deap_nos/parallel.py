@@ -35,6 +35,7 @@ importable module, or in the script run by every worker.
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import zlib
 from concurrent.futures import ProcessPoolExecutor, wait
@@ -63,6 +64,9 @@ def worker_index():
 
 
 def _init_worker(counter, slots, gpus, initializer, initargs):
+    # Ctrl-C reaches the whole process group: the parent stops the run and
+    # terminates the workers; a worker catching it would only lose its item
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with counter.get_lock():
         index = counter.value
         counter.value += 1
@@ -162,6 +166,18 @@ class ProcessMap:
         """Stop the worker processes (a later call starts new ones)."""
         self._reset()
 
+    def terminate(self):
+        """Kill the worker processes now, dropping their items (an interrupted run:
+        the parent is stopping and their results would be lost anyway)."""
+        executor, self._executor, self._slots = self._executor, None, None
+        if executor is None:
+            return
+        # ProcessPoolExecutor has no public way to stop running items
+        for process in list((getattr(executor, "_processes", None) or {}).values()):
+            if process.is_alive():
+                process.terminate()
+        executor.shutdown(wait=True, cancel_futures=True)
+
     def __enter__(self):
         return self
 
@@ -192,7 +208,11 @@ class ProcessMap:
         pool = self._pool()
         futures = {pool.submit(_call, i, digest, func_bytes, args[i]): i
                    for i in indices}
-        wait(futures)
+        try:
+            wait(futures)
+        except BaseException:      # KeyboardInterrupt: stop now, not after the items
+            self.terminate()
+            raise
         broken = False
         for future, i in futures.items():
             try:

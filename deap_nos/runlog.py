@@ -21,6 +21,7 @@ import math
 import os
 import sys
 import time
+import warnings
 
 
 def _jsonable(value):
@@ -57,8 +58,23 @@ class EvaluationLog:
         os.makedirs(folder, exist_ok=True)
         self._stream = open(self.path, "a+b")
         if truncate is not None:
-            self._stream.truncate(truncate)
+            self._stream.truncate(self._complete_length(truncate))
         self._stream.seek(0, os.SEEK_END)
+
+    def _complete_length(self, wanted):
+        """*wanted*, or, when the file is shorter (cut by a kill or a full disk), the
+        length of its complete lines: never pad it with zeros, never keep half a line."""
+        size = self._stream.seek(0, os.SEEK_END)
+        if size >= wanted:
+            return wanted
+        self._stream.seek(0)
+        data = self._stream.read(size)
+        length = data.rfind(b"\n") + 1
+        warnings.warn(f"{self.path} is shorter ({size} bytes) than its checkpoint "
+                      f"records ({wanted}): the lines of the last evaluations are lost "
+                      "from the log (their results are still in the cache)",
+                      RuntimeWarning, stacklevel=3)
+        return length
 
     def write(self, records):
         """Append *records* (dicts) and flush them to the operating system."""
@@ -75,9 +91,26 @@ class EvaluationLog:
 
 
 def read_log(path):
-    """The entries of an evaluation log, in order."""
-    with open(path, encoding="utf-8") as stream:
-        return [json.loads(line) for line in stream if line.strip()]
+    """The entries of an evaluation log, in order.
+
+    A last line cut short (what a kill in the middle of a write leaves) is dropped;
+    other unreadable lines are skipped with a warning naming them.
+    """
+    with open(path, "rb") as stream:
+        lines = stream.read().split(b"\n")
+    entries, bad = [], []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            entries.append(json.loads(line.decode("utf-8")))
+        except ValueError:
+            if number < len(lines):       # not the unterminated last line
+                bad.append(number)
+    if bad:
+        warnings.warn(f"{path}: skipped unreadable line(s) {bad[:10]}"
+                      f"{' ...' if len(bad) > 10 else ''}", RuntimeWarning, stacklevel=2)
+    return entries
 
 
 class ProgressBar:
