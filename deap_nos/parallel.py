@@ -88,11 +88,8 @@ def _call(item, digest, func_bytes, args_bytes):
 
 
 # -------------------------------------------------------------------- parent side
-def detect_gpus():
-    """GPU ids visible to this process: ``CUDA_VISIBLE_DEVICES`` or ``nvidia-smi -L``."""
-    env = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if env is not None:
-        return [g.strip() for g in env.split(",") if g.strip() and g.strip() != "-1"]
+def nvidia_smi_gpus():
+    """The ``GPU i: NAME (UUID: ...)`` lines of ``nvidia-smi -L``; [] without one."""
     if shutil.which("nvidia-smi") is None:
         return []
     try:
@@ -100,8 +97,15 @@ def detect_gpus():
                              timeout=20, check=False).stdout
     except (OSError, subprocess.SubprocessError):
         return []
-    return [str(i) for i, line in enumerate(l for l in out.splitlines()
-                                            if l.startswith("GPU "))]
+    return [line for line in out.splitlines() if line.startswith("GPU ")]
+
+
+def detect_gpus():
+    """GPU ids visible to this process: ``CUDA_VISIBLE_DEVICES`` or ``nvidia-smi -L``."""
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env is not None:
+        return [g.strip() for g in env.split(",") if g.strip() and g.strip() != "-1"]
+    return [str(i) for i, _ in enumerate(nvidia_smi_gpus())]
 
 
 def _lost_result(args, attempts):

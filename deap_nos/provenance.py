@@ -9,8 +9,6 @@ style), so writing a cheap run's settings stays fast.
 """
 import os
 import platform
-import shutil
-import subprocess
 import sys
 from importlib import metadata
 
@@ -44,15 +42,10 @@ def _tensorflow():
 
 def gpu_names():
     """The GPUs ``nvidia-smi -L`` lists (``["NVIDIA H200", ...]``), [] without one."""
-    if shutil.which("nvidia-smi") is None:
-        return []
-    try:
-        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True,
-                             timeout=20, check=False).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
+    from deap_nos.parallel import nvidia_smi_gpus
+
     return [line.split(":", 1)[1].split("(")[0].strip()
-            for line in out.splitlines() if line.startswith("GPU ") and ":" in line]
+            for line in nvidia_smi_gpus() if ":" in line]
 
 
 def device():
