@@ -1,0 +1,136 @@
+"""The smaller ``deap-nos`` commands: compare, show, check, verdict, plot.
+
+Each takes the parsed arguments, prints its result and returns the exit code;
+``search``, the main job, has a module of its own (:mod:`deap_nos.cli.search`).
+"""
+import json
+import os
+import sys
+
+from ..errors import NOSError
+from .common import _check_data, _fmt, _stderr, load_genome, make_evaluator
+from .report import _plots
+
+
+# ---------------------------------------------------------------------- compare
+def cmd_compare(args):
+    """Train several optimizers with repeats and print a mean ± std table."""
+    import numpy as np
+
+    _check_data(args)
+    if args.preset == "cheap":
+        raise NOSError("compare trains Keras optimizers; use --preset quick, paper or authors")
+    rows = []
+    for spec in args.optimizers:
+        factory, subject = _compare_subject(spec)
+        result = make_evaluator(args, optimizer_factory=factory)(subject)
+        runs = result.info.get("runs") or [result[0]]
+        if result.failed:
+            rows.append((spec, float("nan"), float("nan"), result.info.get("lr"), result.reason))
+        else:
+            rows.append((spec, float(np.mean(runs)), float(np.std(runs)),
+                         result.info.get("lr"), None))
+        if not args.quiet:
+            print(f"  {spec}: {rows[-1][1]:.4f} ± {rows[-1][2]:.4f}", file=sys.stderr)
+    table = _comparison_table(rows, args)
+    print(table)
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, "comparison.md"), "w", encoding="utf-8") as s:
+            s.write(table + "\n")
+        with open(os.path.join(args.out, "comparison.csv"), "w", encoding="utf-8") as s:
+            s.write("optimizer,mean,std,lr,failure\n")
+            for name, mean, std, lr, reason in rows:
+                s.write(f"{name},{mean},{std},{lr},{reason or ''}\n")
+    return 0
+
+
+def _compare_subject(spec):
+    """(optimizer factory or None, what the evaluator is given) for one OPTIMIZER."""
+    from ..keras.builtin import BuiltinFactory, ScheduleFactory
+    if spec.startswith("keras:"):
+        return BuiltinFactory(spec.split(":", 1)[1]), spec
+    if spec in {f"LR{k}" for k in range(1, 10)}:
+        return ScheduleFactory(spec), spec
+    if spec == "ADES":
+        raise NOSError("ADES has no learning rate to sweep; compare it with its own "
+                       "script (nos.zoo.optimizer('ADES'))")
+    return None, load_genome(spec)
+
+
+def _comparison_table(rows, args):
+    lines = [f"Validation accuracy, preset {args.preset}, data {args.data or 'of the preset'}, "
+             f"{args.repeats} run(s) each (mean ± std)", "",
+             "| optimizer | accuracy | best lr |", "|---|---|---|"]
+    for name, mean, std, lr, reason in rows:
+        value = f"failed: {reason}" if reason else f"{100 * mean:.2f} ± {100 * std:.2f}"
+        lines.append(f"| {name} | {value} | {_fmt(lr)} |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- show / check / plot
+def cmd_show(args):
+    """Print a genome: equation, active graph, decay functions, JSON."""
+    genome = load_genome(args.genome)
+    print(f"equation:  {genome}")
+    print(f"momentum:  {genome.momentum}{'  (sign flipped)' if genome.flip else ''}")
+    print("active nodes:")
+    for i in genome.active_nodes():
+        node = genome.nodes[i]
+        name = "out" if i == genome.output else f"h{i}"
+        inputs = ", ".join((r if isinstance(r, str) else f"h{r}") +
+                           (f" × {d}" if d is not None else "")
+                           for r, d in zip(node.inputs, node.decays))
+        print(f"  {name} = {node.op}({inputs})")
+    decays = genome.decays()
+    print("decay functions:" + ("" if decays else " none"))
+    for index, position, decay in decays:
+        print(f"  node {index} input {position}: {decay}")
+    print("json:", genome.to_json())
+    if args.plot:
+        from .. import plots
+        plots.plot_genome(genome, args.plot)
+        print(f"graph drawn to {args.plot}")
+    return 0
+
+
+def cmd_check(args):
+    """Run the integrity check and print the final loss per learning rate."""
+    from ..integrity import integrity_check
+    genome = load_genome(args.genome)
+    result = integrity_check(genome)
+    verdict = "passes" if result.passed else f"fails ({result.reason})"
+    print(f"{genome}: integrity check {verdict}" + (" with the sign flipped" if result.flip else ""))
+    for lr, loss in zip(result.lrs, result.losses):
+        print(f"  lr {lr:<8g} final loss {loss:.6g}")
+    return 0 if result.passed else 1
+
+
+def cmd_verdict(args):
+    """Judge a finished run's best genomes on the held-out test split."""
+    from ..heldout import verdict_for_run
+    result = verdict_for_run(args.run, seeds=args.verdict_seeds, top=args.verdict_top,
+                             progress=None if args.quiet else _stderr)
+    print(result.report())
+    return 0
+
+
+def cmd_plot(args):
+    """Redraw a run folder's plots (progress, best genome, its decay functions)."""
+    from ..genome import OptimizerGraph
+    from ..runlog import read_log
+    path = os.path.join(args.run, "hall_of_fame.json")
+    log = os.path.join(args.run, "evaluations.log")
+    if not os.path.exists(path) and not os.path.exists(log):
+        raise NOSError(f"{args.run} is not a run folder (no hall_of_fame.json or "
+                       f"evaluations.log); give the folder a search wrote")
+    hof = []
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as stream:
+            hof = [OptimizerGraph.from_dict(e["genome"]) for e in json.load(stream)["best"]]
+    records = read_log(log) if os.path.exists(log) else []
+
+    _plots(args.run, hof, records)
+    print("wrote " + ", ".join(p for p in ("progress.png", "best_genome.png", "best_decays.png")
+                               if os.path.exists(os.path.join(args.run, p))))
+    return 0

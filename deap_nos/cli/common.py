@@ -1,0 +1,121 @@
+"""What several ``deap-nos`` commands build from their arguments, and how they print.
+
+A genome named on the command line (:func:`load_genome`: a file, a zoo name, an
+expression), the evaluator that ``--preset``/``--data``/``--evaluator`` describe
+(:func:`make_evaluator`) and the early check that its data can be found. Kept apart
+from the commands so that ``search``, ``compare``, ``show``, ``check`` and the tests
+build them one way.
+"""
+import os
+import sys
+
+from ..errors import NOSError
+
+
+# ---------------------------------------------------------------------- genomes
+def load_genome(spec, space=None):
+    """A genome from a JSON file, a text file, a zoo name or a text expression."""
+    from ..genome import OptimizerGraph
+    from ..syntax import parse
+    if os.path.isfile(spec):
+        with open(spec, encoding="utf-8") as stream:
+            text = stream.read().strip()
+        if text.startswith("{"):
+            return OptimizerGraph.from_json(text, space)
+        return parse(text, space)
+    try:
+        return parse(spec, space)
+    except NOSError as error:
+        genome = _zoo_genome(spec)
+        if genome is None:
+            raise error
+        return genome
+
+
+def _zoo_genome(name):
+    """The zoo's genome called ``name``, or None (zoo names are not expressions)."""
+    if not name.replace("-", "").replace("_", "").isalnum():
+        return None
+    from .. import zoo
+    try:
+        return zoo.genome(name)
+    except NOSError:
+        return None
+
+
+# ---------------------------------------------------------------------- evaluators
+def make_evaluator(args, space=None, optimizer_factory=None):
+    """The evaluator named by ``--preset`` (plus ``--data``, ``--data-dir``, ``--seed``,
+    ``--train-steps``, ``--repeats``).
+
+    ``cheap`` is the numpy softmax-regression evaluator on digits (no TensorFlow, ~0.1 s
+    a genome: for smoke tests of a setup); the others are the ConvNet surrogate.
+    """
+    if args.preset == "cheap":
+        if args.data not in (None, "digits"):
+            raise NOSError("--preset cheap trains on the embedded digits only; "
+                           "use --preset default/quick/paper/authors for other data")
+        from ..cheap import DigitsEvaluator
+        steps = {"steps": args.train_steps} if args.train_steps else {}
+        return DigitsEvaluator(seed=args.seed, space=space, **steps)
+    from ..evaluator import SurrogateEvaluator
+    options = {"seed": args.seed, "optimizer_factory": optimizer_factory}
+    if args.data:
+        options["data"] = args.data
+    if args.data_dir:
+        options["data_options"] = {"data_dir": args.data_dir}
+    if getattr(args, "repeats", None):
+        options["repeats"] = args.repeats
+    if args.train_steps:
+        options["steps"] = args.train_steps
+        options["stop_after"] = min(args.train_steps, _preset_value(args.preset, "stop_after"))
+        options["eval_every"] = min(args.train_steps, _preset_value(args.preset, "eval_every"))
+    if optimizer_factory is None and _population(args):
+        from ..population import PopulationEvaluator
+        options.pop("optimizer_factory")
+        return PopulationEvaluator.preset(args.preset, space=space, slots=args.slots, **options)
+    return SurrogateEvaluator.preset(args.preset, space=space, **options)
+
+
+def _population(args):
+    """``--evaluator population`` (the default where it applies: ConvNet presets
+    without augmentation); ``single`` keeps one genome per process at a time."""
+    choice = getattr(args, "evaluator", None)
+    if choice == "single" or choice is None and not hasattr(args, "slots"):
+        return False
+    if args.preset == "cheap" or _preset_value(args.preset, "augment"):
+        if choice == "population":
+            raise NOSError(f"--evaluator population does not run --preset {args.preset} "
+                           f"(cheap is numpy; authors augments): use --evaluator single")
+        return False
+    return True
+
+
+def _preset_value(preset, key):
+    from ..evaluator import PRESETS
+    return PRESETS[preset][key]
+
+
+def _evaluator_settings(evaluator):
+    settings = getattr(evaluator, "settings", None)
+    if callable(settings):
+        return settings()
+    return {"repr": repr(evaluator), "steps": getattr(evaluator, "steps", None)}
+
+
+def _check_data(args):
+    """Fail early, in one line, when the data set cannot be found (without loading it:
+    the evaluator loads it where it trains)."""
+    from .. import data
+    name = args.data or (None if args.preset == "cheap" else _preset_value(args.preset, "data"))
+    if name == "cifar10":
+        data.find_cifar10(args.data_dir)
+
+
+# ---------------------------------------------------------------------- output
+def _stderr(line):
+    print(line, file=sys.stderr, flush=True)
+
+
+def _fmt(value):
+    return "-" if value is None else f"{value:g}"

@@ -1,0 +1,146 @@
+"""The argument parser of ``deap-nos``: every command, option and help text.
+
+Kept in one place so that ``--help`` and the options a resume compares
+(:func:`_given_options`) come from the same definitions. A wrong flag is a one-line
+error with exit code 2, not argparse's usage dump.
+"""
+import argparse
+import os
+
+from .commands import cmd_check, cmd_compare, cmd_plot, cmd_show, cmd_verdict
+from .search import cmd_search
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage dump) and exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"deap-nos: error: {message} (see --help)\n")
+
+
+def _positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def build_parser():
+    """The argument parser of ``deap-nos``."""
+    parser = _Parser(prog="deap-nos", description="Evolve deep-learning optimizers "
+                     "(arXiv 2404.06679) with DEAP and Keras.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    search = sub.add_parser("search", help="run a search (the main job)",
+                            description="Particle-GA or regularized-evolution search; "
+                            "writes a run folder and prints the best optimizers next to Adam.")
+    search.add_argument("--algorithm", choices=("particle", "regularized"), default="particle")
+    _data_options(search)
+    search.add_argument("--particles", type=_positive, default=4,
+                        help="particles n (particle GA; default 4)")
+    search.add_argument("--steps", type=_positive, default=3,
+                        help="time steps k (particle GA; default 3)")
+    search.add_argument("--mutations", type=_positive, default=3,
+                        help="children m per particle and step (particle GA; default 3)")
+    search.add_argument("--factor", type=_positive, default=3,
+                        help="initial population = factor × particles random genomes "
+                        "(paper: 10; default 3)")
+    search.add_argument("--population", type=_positive, default=8,
+                        help="population size (regularized evolution; default 8)")
+    search.add_argument("--cycles", type=_positive, default=40,
+                        help="cycles (regularized evolution; default 40)")
+    search.add_argument("--sample-size", type=_positive, default=3,
+                        help="tournament sample size (regularized evolution; default 3)")
+    search.add_argument("--hidden", type=_positive, default=4,
+                        help="hidden nodes of random graphs (paper text 4, authors' code 5)")
+    search.add_argument("--workers", type=_positive, default=min(2, os.cpu_count() or 1),
+                        help="evaluation processes (default: up to 2)")
+    search.add_argument("--evaluator", choices=("population", "single"), default=None,
+                        help="population: train many genomes side by side in one compiled "
+                        "program (default for the ConvNet presets); single: one genome "
+                        "per worker process at a time")
+    search.add_argument("--slots", type=_positive, default=16,
+                        help="training runs side by side (--evaluator population; default 16)")
+    search.add_argument("--top", type=_positive, default=5, help="hall-of-fame size")
+    search.add_argument("--reevaluate", type=_positive, default=3, metavar="SEEDS",
+                        help="re-evaluate the hall of fame with this many seeds before "
+                        "ranking it (noise-aware selection; 1 turns it off; default 3)")
+    search.add_argument("--no-verdict", dest="verdict", action="store_false",
+                        help="skip the held-out verdict at the end")
+    _verdict_options(search)
+    search.add_argument("--run-dir", help="run folder (default runs/search-DATE-TIME)")
+    search.add_argument("--resume", metavar="RUN", help="continue a killed run from its folder")
+    search.set_defaults(func=cmd_search)
+
+    compare = sub.add_parser("compare", help="train optimizers side by side (Table 11 style)",
+                             description="Train each optimizer with the evaluator's "
+                             "learning-rate test and repeats; print mean ± std.")
+    compare.add_argument("optimizers", nargs="+", metavar="OPTIMIZER",
+                         help="zoo name (Opt6, A1, AdamSpace…), genome file, expression, "
+                         "or keras:NAME for a Keras built-in (keras:adam)")
+    _data_options(compare)
+    compare.add_argument("--repeats", type=_positive, default=3, help="runs per optimizer")
+    compare.add_argument("--out", help="folder for comparison.md and comparison.csv")
+    compare.set_defaults(func=cmd_compare)
+
+    show = sub.add_parser("show", help="print a genome's equation, graph, decays, JSON")
+    show.add_argument("genome", help="expression, zoo name, or genome file (JSON or text)")
+    show.add_argument("--plot", metavar="PNG", help="also draw the graph to this file")
+    show.set_defaults(func=cmd_show)
+
+    check = sub.add_parser("check", help="run the integrity check on a genome")
+    check.add_argument("genome", help="expression, zoo name, or genome file (JSON or text)")
+    check.set_defaults(func=cmd_check)
+
+    verdict = sub.add_parser("verdict", help="judge a run's best genomes against Adam on "
+                             "the held-out test split",
+                             description="Retrain the run's top genomes and the baselines "
+                             "(AdamSpace, Keras Adam, momentum SGD) on train+validation "
+                             "with several seeds; score on test; Welch and Mann-Whitney "
+                             "p-values against Keras Adam.")
+    verdict.add_argument("run", help="run folder written by deap-nos search")
+    _verdict_options(verdict)
+    verdict.add_argument("--quiet", action="store_true", help="no progress output")
+    verdict.set_defaults(func=cmd_verdict)
+
+    plot = sub.add_parser("plot", help="redraw a run folder's plots")
+    plot.add_argument("run", help="run folder written by deap-nos search")
+    plot.set_defaults(func=cmd_plot)
+    return parser
+
+
+def _verdict_options(parser):
+    parser.add_argument("--verdict-seeds", dest="verdict_seeds", type=_positive, default=5,
+                        help="training runs per optimizer in the verdict (default 5)")
+    parser.add_argument("--verdict-top", dest="verdict_top", type=_positive, default=1,
+                        help="how many of the best genomes the verdict judges (default 1)")
+
+
+def _data_options(parser):
+    parser.add_argument("--data", choices=("default", "mnist1d", "digits", "cifar10"),
+                        default=None, help="data set (default: the preset's): MNIST-1D "
+                        "(generated, the default preset's), the embedded digits, CIFAR-10")
+    parser.add_argument("--data-dir", help="folder holding cifar-10-batches-py (for --data cifar10)")
+    parser.add_argument("--preset", choices=("default", "quick", "paper", "authors", "cheap"),
+                        default="default", help="evaluator settings: default (1-D ConvNet "
+                        "on MNIST-1D, seconds a genome), quick (ConvNet on digits), paper, "
+                        "authors (CIFAR-10 settings), cheap (numpy softmax regression on "
+                        "digits, for smoke tests)")
+    parser.add_argument("--train-steps", type=_positive, default=None,
+                        help="override the preset's training steps")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the whole run")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _given_options(argv):
+    """The destinations of the options written in *argv* (not filled in by defaults):
+    the same parser, every default suppressed."""
+    parser = build_parser()
+    for action in parser._actions:   # argparse has no public way to list subparsers
+        choices = getattr(action, "choices", None)
+        for sub in (choices.values() if isinstance(choices, dict) else ()):
+            if isinstance(sub, argparse.ArgumentParser):
+                for option in sub._actions:
+                    option.default = argparse.SUPPRESS
+    given = vars(parser.parse_args(argv))
+    return set(given) - {"command", "func"}

@@ -1,0 +1,75 @@
+"""What a search leaves in its run folder for people: report, hall of fame, plots.
+
+``hall_of_fame.json`` (the best genomes and the Adam baseline, JSON), ``report.md``
+(the ranking as a Markdown table) and ``progress.png``, ``best_genome.png``,
+``best_decays.png``. ``deap-nos plot`` redraws the plots from a finished folder, so the
+plotting lives here rather than in the search command.
+"""
+import json
+import os
+
+from .common import _fmt
+
+
+def _entry(ind):
+    info = getattr(ind, "info", {}) or {}
+    search = info.get("search_fitness")
+    return {"equation": str(ind), "fitness": ind.fitness.values[0], "lr": info.get("lr"),
+            "search_fitness": search[0] if search else ind.fitness.values[0],
+            "runs": info.get("runs"), "genome": ind.to_dict()}
+
+
+def write_report(run_dir, hof, baseline, logbook, args, elapsed):
+    """Write ``hall_of_fame.json``, plots and ``report.md``; return the report text."""
+    from ..runlog import read_log
+    entries = [_entry(ind) for ind in hof]
+    with open(os.path.join(run_dir, "hall_of_fame.json"), "w", encoding="utf-8") as stream:
+        json.dump({"best": entries, "baseline": {"Adam": _entry(baseline)}}, stream, indent=2)
+    log_path = os.path.join(run_dir, "evaluations.log")
+    records = read_log(log_path) if os.path.exists(log_path) else []
+    _plots(run_dir, hof, records)
+    failures = sum(1 for r in records if r.get("failed"))
+    lines = [f"# deap-nos search — {args.algorithm}, preset {args.preset}, "
+             f"data {args.data or 'of the preset'}",
+             "",
+             f"{len(records)} evaluations ({failures} failed) in {elapsed:.0f} s; "
+             f"run folder {run_dir}",
+             "",
+             "| rank | fitness | search fitness | best lr | equation |",
+             "|---|---|---|---|---|"]
+    for rank, entry in enumerate(entries, 1):
+        lines.append(f"| {rank} | {entry['fitness']:.4f} | {entry['search_fitness']:.4f} | "
+                     f"{_fmt(entry['lr'])} | `{entry['equation']}` |")
+    base = _entry(baseline)
+    lines.append(f"| Adam | {base['fitness']:.4f} | {base['search_fitness']:.4f} | "
+                 f"{_fmt(base['lr'])} | `{base['equation']}` |")
+    seeds = getattr(args, "reevaluate", 1)
+    lines += ["", "Fitness: best validation accuracy on the surrogate (failed = -1.0)"
+              + (f", the mean of {seeds} seeds for the hall of fame (noise-aware selection; "
+                 f"'search fitness' is the one seed the search saw)." if seeds > 1 else "."),
+              "", "Plots: progress.png, best_genome.png, best_decays.png."]
+    text = "\n".join(lines)
+    with open(os.path.join(run_dir, "report.md"), "w", encoding="utf-8") as stream:
+        stream.write(text + "\n")
+    return text
+
+
+def _training_steps(run_dir):
+    """The evaluator's training length, read from the run's settings (for decay plots)."""
+    try:
+        with open(os.path.join(run_dir, "settings.json"), encoding="utf-8") as stream:
+            return int(json.load(stream)["evaluator"]["steps"])
+    except (OSError, KeyError, TypeError, ValueError):
+        return 1000
+
+
+def _plots(run_dir, hof, records):
+    from .. import plots
+    if records:
+        flat = [{"fitness": (r["fitness"] or [float("nan")])[0], "failed": r.get("failed"),
+                 "particle": r.get("particle")} for r in records]
+        plots.plot_progress(flat, os.path.join(run_dir, "progress.png"))
+    if len(hof):
+        plots.plot_genome(hof[0], os.path.join(run_dir, "best_genome.png"))
+        plots.plot_decays(hof[0], total_steps=_training_steps(run_dir),
+                          path=os.path.join(run_dir, "best_decays.png"))

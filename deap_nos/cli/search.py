@@ -1,0 +1,173 @@
+"""``deap-nos search``: a search, its run folder, its stop and its resume.
+
+The command's job from the parsed arguments to the report: build the toolbox, record
+the run's settings (or check a resume against them), run the initial phase and the
+algorithm with checkpoints in the run folder, evaluate the Adam baseline, re-evaluate
+the hall of fame, write the report (:mod:`deap_nos.cli.report`) and give the held-out
+verdict. A Ctrl-C or SIGTERM (:mod:`deap_nos.cli.signals`) stops the workers and
+prints how to resume.
+"""
+import argparse
+import os
+import random
+import sys
+import time
+
+from ..errors import NOSError
+from .common import _check_data, _evaluator_settings, _stderr, make_evaluator
+from .report import write_report
+
+ADAM = "div(v_hat, sqrt_abs(s_hat))"
+
+
+def cmd_search(args):
+    """Run a search and write its run folder; Ctrl-C stops it resumably."""
+    stored = None
+    if args.resume:
+        args, stored = _resumed(args)
+    run_dir = args.resume or args.run_dir or os.path.join(
+        "runs", time.strftime("search-%Y%m%d-%H%M%S"))
+    os.makedirs(run_dir, exist_ok=True)
+    _check_data(args)
+    toolbox = None
+    try:
+        toolbox, space, evaluator = _search_toolbox(args)
+        _write_settings(run_dir, args, evaluator, stored)
+        return _run_search(args, run_dir, stored, toolbox, space, evaluator)
+    except KeyboardInterrupt:
+        _stop_map(toolbox)
+        print(f"\ndeap-nos: stopped. {run_dir} holds the run up to its last checkpoint; "
+              f"continue it with:\n  deap-nos search --resume {run_dir}", file=sys.stderr)
+        raise
+
+
+def _search_toolbox(args):
+    """``(toolbox, space, evaluator)`` of a search, with the run's seed set."""
+    import numpy as np
+
+    from ..space import SearchSpace
+    from ..toolbox import make_toolbox
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    space = SearchSpace.default(n_hidden=args.hidden)
+    evaluator = make_evaluator(args, space)
+    batched = hasattr(evaluator, "map") and hasattr(evaluator, "slots")
+    toolbox = make_toolbox(space, evaluator, 1 if batched else args.workers)
+    if batched:     # the population evaluator trains each map call's genomes together
+        toolbox.register("map", evaluator.map)
+    return toolbox, space, evaluator
+
+
+def _run_search(args, run_dir, stored, toolbox, space, evaluator):
+    from deap import tools
+
+    import numpy as np
+
+    from .. import algorithms
+    stats = tools.Statistics(lambda ind: ind.fitness.values[0])
+    stats.register("max", np.max)
+    stats.register("median", np.median)
+    hof = tools.HallOfFame(args.top)
+    started = time.perf_counter()
+    # checkpoint inside a step too, every couple of evaluations per worker: a kill
+    # loses at most the trainings in flight
+    common = dict(stats=stats, halloffame=hof, verbose=not args.quiet,
+                  checkpoint=run_dir, resume=args.resume,
+                  checkpoint_every=getattr(evaluator, "map_batch", 2 * args.workers))
+    if args.algorithm == "particle":
+        population = algorithms.initial_population(
+            toolbox, args.particles, factor=args.factor, checkpoint=run_dir,
+            resume=args.resume)
+        population, logbook = algorithms.eaParticle(
+            population, toolbox, args.steps, args.mutations, **common)
+    else:
+        # the batch is the first run's worker count, so a resume with other --workers
+        # produces the same children
+        first = stored.get("workers", args.workers) if stored else args.workers
+        population = [toolbox.individual() for _ in range(args.population)]
+        population, logbook = algorithms.eaRegularized(
+            population, toolbox, args.cycles, args.sample_size, batch_size=first,
+            **common)
+    baseline = _evaluate_baseline(toolbox, space, run_dir)
+    best = _reevaluate(hof, evaluator, toolbox, args)
+    elapsed = time.perf_counter() - started
+    _close_map(toolbox)
+    report = write_report(run_dir, best, baseline, logbook, args, elapsed)
+    print(report)
+    if args.verdict and args.preset != "cheap":
+        from ..heldout import verdict_for_run
+        result = verdict_for_run(run_dir, seeds=args.verdict_seeds, top=args.verdict_top,
+                                 progress=None if args.quiet else _stderr)
+        print("\n" + result.report())
+    return 0
+
+
+def _reevaluate(hof, evaluator, toolbox, args):
+    """Noise-aware selection: the hall of fame re-evaluated with more seeds, best first."""
+    best = [ind for ind in hof if ind.fitness.values[0] >= 0.0]
+    if args.reevaluate <= 1 or not best or not hasattr(evaluator, "repeats"):
+        return list(hof)
+    from ..heldout import reevaluate
+    if not args.quiet:
+        _stderr(f"re-evaluating the top {len(best)} with {args.reevaluate} seeds each")
+    return reevaluate(best, evaluator, repeats=args.reevaluate, map=toolbox.map)
+
+
+def _evaluate_baseline(toolbox, space, run_dir):
+    """Adam-in-the-space on the same evaluator (stored, so a resume does not redo it)."""
+    from .. import checkpoint
+    path = os.path.join(run_dir, "baseline.pkl")
+    if os.path.exists(path):
+        try:
+            return checkpoint.load(path)
+        except checkpoint.CheckpointError:
+            pass             # damaged by a kill: evaluate it again
+    from ..syntax import parse
+    from ..toolbox import individual_class
+    adam = parse(ADAM, space, cls=individual_class())
+    (result,) = list(toolbox.map(toolbox.evaluate, [adam]))
+    adam.fitness.values = tuple(result)
+    adam.info = getattr(result, "info", {})
+    checkpoint.save(path, adam)
+    return adam
+
+
+def _stop_map(toolbox):
+    """Kill a process pool's workers at once (an interrupted search)."""
+    stop = getattr(getattr(toolbox, "map", None), "terminate", None)
+    if callable(stop):
+        stop()
+
+
+def _close_map(toolbox):
+    close = getattr(toolbox.map, "close", None)
+    if callable(close):
+        close()
+
+
+def _resumed(args):
+    """``(args, stored settings)`` of ``--resume DIR``: the run's recorded options,
+    after refusing options given on this command line that conflict with them."""
+    from .. import runfolder
+    if not os.path.isdir(args.resume):
+        raise NOSError(f"--resume {args.resume}: no such run folder")
+    stored = runfolder.read_settings(args.resume)
+    options = {k: v for k, v in vars(args).items() if k not in ("func", "given")}
+    merged = runfolder.resume_options(options, getattr(args, "given", ()), stored,
+                                      args.resume)
+    if not merged.get("quiet"):
+        print(f"deap-nos: resuming {args.resume} with its settings "
+              f"({runfolder.summary(merged)})", file=sys.stderr)
+    return argparse.Namespace(func=args.func, **merged), stored
+
+
+def _write_settings(run_dir, args, evaluator, stored=None):
+    """settings.json: the options, the evaluator and the environment of a new run;
+    a resume keeps them and adds itself to ``resumes``."""
+    from .. import runfolder
+    options = {k: v for k, v in vars(args).items() if k not in ("func", "given")}
+    if stored is not None:
+        runfolder.record_resume(run_dir, stored, options)
+    else:
+        runfolder.write_settings(run_dir, runfolder.new_settings(
+            options, _evaluator_settings(evaluator)))
