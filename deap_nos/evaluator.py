@@ -27,9 +27,13 @@ while building or training — gives ``Evaluation.failure(reason, stage)`` with 
 :data:`~deap_nos.evaluation.FAILED_FITNESS`; the search goes on. Missing data is a
 configuration error and is raised (:class:`~deap_nos.errors.DataError`).
 
+What each stage does with the compiled training loop, and when it fails, is
+:mod:`deap_nos.stages`; this module holds the settings, the data and the outline above.
+
 Speed: nothing is rebuilt or retraced between sweep learning rates or repeats. The
 optimizer's ``learning_rate`` is a variable (assigned, not retraced); weights are
-restored with ``set_weights``; optimizer state is zeroed (:func:`reset_optimizer`).
+restored with ``set_weights``; optimizer state is zeroed
+(:func:`~deap_nos.train_loop.reset_optimizer`).
 
 Reproducibility: the per-genome seed is a hash (sha256, not Python's salted ``hash``) of
 ``(seed, genome.fingerprint() or str(genome))``; Python, numpy and TensorFlow are seeded
@@ -50,9 +54,9 @@ import numpy as np
 from deap_nos.errors import NOSError, UnknownNameError
 from deap_nos.evaluation import Evaluation, genome_seed
 from deap_nos.presets import PAPER_LR_GRID, PAPER_QUICK_RATES, PRESETS  # noqa: F401
-from deap_nos.train_loop import (TrainLoop, configure_devices, fmt_lr,
-                                 graph_optimizer_factory, reset_optimizer, seed_everything,
-                                 set_peak_learning_rate, sub_seed, tail_mean)
+from deap_nos.stages import StageFailure, sweep, train_run
+from deap_nos.train_loop import (TrainLoop, configure_devices, graph_optimizer_factory,
+                                 seed_everything, sub_seed)
 
 __all__ = ["SurrogateEvaluator", "PRESETS", "genome_seed", "graph_optimizer_factory"]
 
@@ -63,15 +67,6 @@ _AGGREGATES = ("mean", "worst")
 #: loops of the sweep and of stage 2, and validation passes.
 _TIMING_KEYS = ("data", "build", "trace", "restore", "step_sweep", "step_train", "validate")
 _UNSET = object()
-
-
-class _Failure(Exception):
-    """Internal: a candidate failed for a recorded reason at a stage."""
-
-    def __init__(self, reason, stage):
-        super().__init__(reason)
-        self.reason = reason
-        self.stage = stage
 
 
 # --------------------------------------------------------------------------- evaluator
@@ -281,7 +276,7 @@ class SurrogateEvaluator:
         py_state, np_state = random.getstate(), np.random.get_state()
         try:
             fitness = self._evaluate(genome, seed, info)
-        except _Failure as fail:
+        except StageFailure as fail:
             info.pop("stage")
             result = Evaluation.failure(fail.reason, fail.stage, **info)
         except Exception as exc:  # any crash of the candidate: record it, go on
@@ -299,7 +294,8 @@ class SurrogateEvaluator:
         return result
 
     def _evaluate(self, genome, seed, info):
-        """The two stages; raises :class:`_Failure` for a rejected candidate."""
+        """The two stages (:mod:`deap_nos.stages`); raises
+        :class:`~deap_nos.stages.StageFailure` for a rejected candidate."""
         from deap_nos.surrogate import convnet
 
         timing = info["timing"]
@@ -330,7 +326,7 @@ class SurrogateEvaluator:
         timing["trace"] += time.perf_counter() - t
 
         # Stage 1: learning-rate sweep.
-        best = self._sweep(trainer, seed, initial, rates, info)
+        best = sweep(self, trainer, seed, initial, rates, info)
         info["lr"] = best
 
         # Stage 2: training at the best learning rate, `repeats` times.
@@ -345,107 +341,7 @@ class SurrogateEvaluator:
                 seed_everything(rseed)
                 weights = convnet(self.base, ds.input_shape, ds.classes).get_weights()
                 timing["build"] += time.perf_counter() - t
-            fits.append(self._train(trainer, weights, best, rseed, val_batches, n_val,
-                                    info, r))
+            fits.append(train_run(self, trainer, weights, best, rseed, val_batches, n_val,
+                                  info, r))
         info["runs"] = fits
         return float(np.mean(fits)) if self.aggregate == "mean" else float(np.min(fits))
-
-    def _start_run(self, trainer, weights, lr, seed):
-        """Restore weights, zero the optimizer state, set the peak lr, restart the data."""
-        trainer.start(seed)
-        trainer.model.set_weights(weights)
-        reset_optimizer(trainer.optimizer)
-        set_peak_learning_rate(trainer.optimizer, lr)
-
-    def _sweep(self, trainer, seed, initial, rates, info):
-        """Stage 1: the quick check, then the rest; returns the best learning rate."""
-        results = info["sweep"]
-
-        timing = info["timing"]
-
-        def try_rate(lr):
-            t = time.perf_counter()
-            self._start_run(trainer, initial, lr, seed)
-            if self.sweep_steps == 0:
-                results.append({"lr": lr, "train_acc": None, "loss": None, "finite": True})
-                return
-            t1 = time.perf_counter()
-            timing["restore"] += t1 - t
-            losses, accs = trainer.run(self.sweep_steps)
-            timing["step_sweep"] += time.perf_counter() - t1
-            finite = bool(len(losses) == self.sweep_steps and np.isfinite(losses).all())
-            results.append({
-                "lr": lr,
-                "train_acc": tail_mean(accs) if finite else 0.0,
-                "loss": tail_mean(losses) if finite else float("nan"),
-                "finite": finite,
-                "steps": int(len(losses)),
-            })
-
-        def reject(tried, threshold, what):
-            runs = [res for res in results if res["lr"] in tried]
-            if runs and not any(res["finite"] for res in runs):
-                raise _Failure(
-                    f"rejected in the sweep: non-finite (NaN/inf) loss at every learning "
-                    f"rate tried ({', '.join(fmt_lr(v) for v in tried)})", "sweep")
-            best_acc = max(res["train_acc"] for res in runs)
-            nan = [fmt_lr(res["lr"]) for res in runs if not res["finite"]]
-            extra = f"; NaN/inf loss at lr {', '.join(nan)}" if nan else ""
-            raise _Failure(
-                f"rejected in the sweep ({what}): training accuracy stayed below "
-                f"{threshold:.0%} at every learning rate tried "
-                f"({', '.join(fmt_lr(v) for v in tried)}); best {best_acc:.1%}{extra}",
-                "sweep")
-
-        quick = self.quick_rates
-        if self.sweep_steps == 0:
-            for lr in rates:
-                try_rate(lr)
-            return rates[0]
-        for lr in quick:
-            try_rate(lr)
-        if quick and all(res["train_acc"] < self.sweep_min_acc for res in results):
-            reject(quick, self.sweep_min_acc, "quick check")
-        for lr in rates[len(quick):]:
-            try_rate(lr)
-        # Ranking: highest final training accuracy; ties go to the lower loss.
-        best = max(results, key=lambda res: (res["train_acc"],
-                                             -res["loss"] if res["finite"] else -np.inf))
-        if best["train_acc"] < self.sweep_gate_acc:
-            reject(rates, self.sweep_gate_acc, "full sweep")
-        return best["lr"]
-
-    def _train(self, trainer, weights, lr, seed, val_batches, n_val, info, index):
-        """Stage 2, one run: returns its best validation accuracy or raises _Failure."""
-        timing = info["timing"]
-        t = time.perf_counter()
-        self._start_run(trainer, weights, lr, seed)
-        timing["restore"] += time.perf_counter() - t
-        curve = {"step": [], "train_loss": [], "train_acc": [], "val_acc": []}
-        info["curves"].append(curve)
-        done, best = 0, 0.0
-        while done < self.steps:
-            k = min(int(self.eval_every), int(self.steps) - done)
-            t = time.perf_counter()
-            losses, accs = trainer.run(k)
-            timing["step_train"] += time.perf_counter() - t
-            if len(losses) < k or not np.isfinite(losses).all():
-                bad = done + len(losses)
-                raise _Failure(f"non-finite (NaN/inf) training loss at step {bad} of run "
-                               f"{index + 1} (lr {fmt_lr(lr)})", "train")
-            done += k
-            t = time.perf_counter()
-            val = trainer.accuracy(val_batches, n_val)
-            timing["validate"] += time.perf_counter() - t
-            train_acc = float(np.mean(accs))
-            curve["step"].append(done)
-            curve["train_loss"].append(float(np.mean(losses)))
-            curve["train_acc"].append(train_acc)
-            curve["val_acc"].append(val)
-            best = max(best, val)
-            if done >= self.stop_after and train_acc < self.min_train_acc:
-                raise _Failure(
-                    f"stopped early at step {done} of run {index + 1}: training accuracy "
-                    f"{train_acc:.1%} below {self.min_train_acc:.0%} (lr {fmt_lr(lr)})",
-                    "train")
-        return best
