@@ -37,15 +37,11 @@ import numpy as np
 from .errors import NOSError
 from .evaluation import Evaluation, genome_seed
 from .evaluator import SurrogateEvaluator
+from .stages import StageFailure as _Failure
+from .stages import sweep_rejection as _reject    # the single path's reasons, word for word
 from .train_loop import fmt_lr, sub_seed, tail_mean
 
 __all__ = ["PopulationEvaluator"]
-
-
-class _Failure(Exception):
-    def __init__(self, reason, stage):
-        super().__init__(reason)
-        self.reason, self.stage = reason, stage
 
 
 class _Run:
@@ -118,21 +114,6 @@ class _Job:
     @property
     def done(self):
         return self.result is not None
-
-
-def _reject(results, tried, threshold, what):
-    """The single path's rejection reasons, word for word."""
-    runs = [r for r in results if r["lr"] in tried]
-    if runs and not any(r["finite"] for r in runs):
-        return _Failure(f"rejected in the sweep: non-finite (NaN/inf) loss at every learning "
-                        f"rate tried ({', '.join(fmt_lr(v) for v in tried)})", "sweep")
-    best_acc = max(r["train_acc"] for r in runs)
-    nan = [fmt_lr(r["lr"]) for r in runs if not r["finite"]]
-    extra = f"; NaN/inf loss at lr {', '.join(nan)}" if nan else ""
-    return _Failure(f"rejected in the sweep ({what}): training accuracy stayed below "
-                    f"{threshold:.0%} at every learning rate tried "
-                    f"({', '.join(fmt_lr(v) for v in tried)}); best {best_acc:.1%}{extra}",
-                    "sweep")
 
 
 class _BatchMap:
