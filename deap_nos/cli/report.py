@@ -47,7 +47,8 @@ def write_report(run_dir, hof, baseline, logbook, args, elapsed):
     lines += ["", "Fitness: best validation accuracy on the surrogate (failed = -1.0)"
               + (f", the mean of {seeds} seeds for the hall of fame (noise-aware selection; "
                  f"'search fitness' is the one seed the search saw)." if seeds > 1 else "."),
-              "", "Plots: progress.png, best_genome.png, best_decays.png."]
+              "", "Plots: progress.png, best_genome.png, best_decays.png.",
+              "", f"Produced by {_produced_by(run_dir)}."]
     text = "\n".join(lines)
     with open(os.path.join(run_dir, "report.md"), "w", encoding="utf-8") as stream:
         stream.write(text + "\n")
@@ -73,3 +74,14 @@ def _plots(run_dir, hof, records):
         plots.plot_genome(hof[0], os.path.join(run_dir, "best_genome.png"))
         plots.plot_decays(hof[0], total_steps=_training_steps(run_dir),
                           path=os.path.join(run_dir, "best_decays.png"))
+
+
+def _produced_by(run_dir):
+    """The versions, platform and device recorded in the run's settings.json."""
+    from ..provenance import describe, environment
+    try:
+        with open(os.path.join(run_dir, "settings.json"), encoding="utf-8") as stream:
+            recorded = json.load(stream).get("environment")
+    except (OSError, ValueError):
+        recorded = None
+    return describe(recorded or environment())
