@@ -67,6 +67,7 @@ def _init_worker(counter, slots, gpus, initializer, initargs):
     # Ctrl-C reaches the whole process group: the parent stops the run and
     # terminates the workers; a worker catching it would only lose its item
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _forget_parent_executors()
     with counter.get_lock():
         index = counter.value
         counter.value += 1
@@ -75,6 +76,20 @@ def _init_worker(counter, slots, gpus, initializer, initargs):
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpus[index % len(gpus)])
     if initializer is not None:
         dill.loads(initializer)(*initargs)
+
+
+def _forget_parent_executors():
+    """Drop the executor wake-ups a forked worker inherits from its parent.
+
+    ``concurrent.futures`` wakes every executor it knows of when a process exits; a
+    forked worker knows its parent's, and poking the parent's pipe from the worker at
+    exit can fail ("Exception ignored ... Bad file descriptor") and is never wanted.
+    """
+    from concurrent.futures import process as futures_process
+
+    wakeups = getattr(futures_process, "_threads_wakeups", None)
+    if wakeups is not None:
+        wakeups.clear()
 
 
 def _call(item, digest, func_bytes, args_bytes):

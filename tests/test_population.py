@@ -133,3 +133,39 @@ def test_zoo_fitness_agrees_with_single_path_within_seed_noise():
     noise = np.std([[r[0] for r in ev.evaluate_many([nos.zoo.genome(n) for n in names])]
                     for ev in seeds + [pop]], axis=0).mean()
     assert np.abs(a - b).mean() <= 3 * noise + 0.02, (a, b, noise)
+
+
+def _resident_mb():
+    with open("/proc/self/status", encoding="ascii") as stream:
+        for line in stream:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/status"),
+                    reason="reads resident memory from /proc (Linux)")
+def test_memory_stays_flat_over_a_thousand_evaluations():
+    """Slots are refilled in place: 1,000 random genomes (sweep rejections, NaNs, full
+    trainings) through one evaluator grow its resident memory by less than 40 MB after
+    the first 200 (allocator warm-up). Measured: 852 -> 853 MB over 200 evaluations."""
+    import random
+
+    ev = PopulationEvaluator.preset(
+        "default", slots=8, base=4, batch_size=32, sweep_steps=5, steps=10, eval_every=5,
+        stop_after=5, lr_grid=(1.0, 0.01), quick_rates=(0.01,), min_train_acc=0.0,
+        sweep_min_acc=0.0, sweep_gate_acc=0.0, val_batch_size=250)
+    rng_state = random.getstate()
+    random.seed(0)
+    space = nos.SearchSpace.default()
+    genomes = [nos.initGraph(nos.OptimizerGraph, space) for _ in range(1000)]
+    random.setstate(rng_state)
+    resident, stages = [], {}
+    for start in range(0, len(genomes), 100):
+        for result in ev.evaluate_many(genomes[start:start + 100]):
+            stages[result.info.get("stage")] = stages.get(result.info.get("stage"), 0) + 1
+        resident.append(_resident_mb())
+    assert sum(stages.values()) == 1000 and stages.get("done", 0) > 100, stages
+    assert max(resident[2:]) - resident[1] < 40, resident
+    assert ev.trainer()._run.experimental_get_tracing_count() == 1
