@@ -169,7 +169,7 @@ class ProgressBar:
         self._total, self._done = int(total), int(done)
         self.stream = stream if stream is not None else sys.stderr
         self.enabled, self.label, self.interval = enabled, label, interval
-        self._bar = None
+        self._bar, self._terminal = None, False
 
     @property
     def done(self):
@@ -192,9 +192,8 @@ class ProgressBar:
             self._bar.total = self._total
 
     def _start(self):
-        terminal = _is_terminal(self.stream)
-        options = {} if terminal else {"mininterval": self.interval,
-                                       "maxinterval": self.interval, "ncols": 80}
+        terminal = self._terminal = _is_terminal(self.stream)
+        options = {} if terminal else {"mininterval": self.interval, "ncols": 80}
         self._bar = _tqdm_class()(
             total=self._total, initial=self._done, desc=self.label, unit="eval",
             file=self.stream if terminal else _Lines(self.stream), miniters=1,
@@ -214,17 +213,18 @@ class ProgressBar:
         self.total = self._total + n
 
     def draw(self, force=False):
-        """Show the bar (started if needed); *force* redraws it now."""
+        """Show the bar (started if needed); *force* redraws it now on a terminal (a log
+        gets its next line on time)."""
         if not self.enabled:
             return
         if self._bar is None:
             self._start()
-        elif force:
+        elif force and self._terminal:
             self._bar.refresh()
 
     def clear(self):
-        """Erase the bar so another line can be printed."""
-        if self._bar is not None:
+        """Erase the bar so another line can be printed (a log's lines need no erasing)."""
+        if self._bar is not None and self._terminal:
             self._bar.clear()
 
     def close(self):

@@ -91,3 +91,16 @@ def test_a_terminal_gets_a_bar_redrawn_in_place_and_erased_for_messages():
     text = stream.getvalue()
     assert "step 1 line\n\r" in text and text.endswith("\n")
     assert "4/4" in text.split("\r")[-1]
+
+
+def test_messages_between_clear_and_draw_add_no_lines_to_a_log():
+    stream = io.StringIO()
+    bar = ProgressBar(4, stream=stream)
+    bar.update()
+    for _ in range(3):               # the engine's logbook lines
+        bar.clear()
+        bar.draw(force=True)
+    bar.update(3)
+    bar.close()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2 and "4/4" in lines[-1]
