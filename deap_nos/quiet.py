@@ -95,6 +95,10 @@ def captured_stderr(drop=is_notice):
                 lines.extend(text.splitlines(keepends=True))
     finally:
         os.close(saved)
+        _replay(lines, drop)       # also when the body raised: its lines explain why
+
+
+def _replay(lines, drop):
     kept = "".join(line for line in lines if not drop(line))
     if kept:
         sys.stderr.write(kept if kept.endswith("\n") else kept + "\n")

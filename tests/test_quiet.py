@@ -49,6 +49,15 @@ def test_captured_stderr_drops_notices_and_replays_the_rest(capfd):
     assert capfd.readouterr().err == "E0000 a real error\n"
 
 
+def test_lines_of_a_failing_body_are_kept(capfd):
+    with pytest.raises(ImportError):
+        with quiet.captured_stderr():
+            os.write(2, b"I0000 cpu_feature_guard.cc:227] This TensorFlow binary is ...\n")
+            os.write(2, b"libcudart.so: cannot open shared object file\n")
+            raise ImportError("no TensorFlow")
+    assert capfd.readouterr().err == "libcudart.so: cannot open shared object file\n"
+
+
 def test_first_import_runs_captured_and_keeps_its_loader(tmp_path):
     (tmp_path / "noisy_tf.py").write_text(textwrap.dedent("""
         import os
