@@ -15,13 +15,16 @@ setup(
         "numpy>=1.26,<3",
         "scipy>=1.11,<2",
         "networkx>=3.2,<4",
-        "tensorflow-cpu>=2.16,<3; platform_machine=='x86_64'",
-        "tensorflow>=2.16,<3; platform_machine!='x86_64'",
+        # one TensorFlow distribution on every platform: the plain wheel runs on the
+        # CPU, and the gpu extra adds only the CUDA libraries to that same
+        # distribution (tensorflow-cpu beside it would write the same package)
+        "tensorflow>=2.16,<3",
         "keras>=3.3,<4",
         "multiprocess>=0.70.15,<1",
         "matplotlib>=3.7,<4",
         "scikit-learn>=1.3,<2",
         "mnist1d>=0.0.2,<1",
+        "tqdm>=4.66,<5",
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6.80", "dask[distributed]>=2024.1"],

@@ -44,6 +44,7 @@ from concurrent.futures.process import BrokenProcessPool
 import dill
 import multiprocess
 
+from . import quiet
 from .evaluation import Evaluation
 
 __all__ = ["ProcessMap", "dask_map", "DaskMap", "WorkerLostError", "detect_gpus",
@@ -68,6 +69,7 @@ def _init_worker(counter, slots, gpus, initializer, initargs):
     # terminates the workers; a worker catching it would only lose its item
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _forget_parent_executors()
+    quiet.inherit()      # a spawned worker keeps the parent's choice (a forked one has it)
     with counter.get_lock():
         index = counter.value
         counter.value += 1

@@ -1,4 +1,4 @@
-"""Per-evaluation log lines and a plain-text progress bar.
+"""Per-evaluation log lines and the progress bar of a run.
 
 Every evaluation of a run is one JSON line of the log (``evaluations.log`` in the run
 folder)::
@@ -16,11 +16,11 @@ The log is append-only and shared by the phases of a run folder; a resumed run
 truncates it to the length recorded in the checkpoint, so each evaluation appears
 exactly once. :func:`read_log` reads it back.
 """
+import functools
 import json
 import math
 import os
 import sys
-import time
 import warnings
 
 
@@ -113,48 +113,122 @@ def read_log(path):
     return entries
 
 
-class ProgressBar:
-    """``[#####.....] 120/360 evaluations`` on stderr, redrawn at most every 0.2 s."""
+class _Lines:
+    """A file for tqdm that turns its in-place redraws (``"\\r" + status``) into plain
+    lines: what a log file or a CI page shows well. Erasures write nothing."""
 
-    def __init__(self, total, done=0, stream=None, enabled=True, width=30,
-                 label="evaluations"):
-        self.total, self.done = int(total), int(done)
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text):
+        for part in str(text).split("\r"):
+            line = part.rstrip()
+            if line:
+                self.stream.write(line + "\n")
+
+    def flush(self):
+        self.stream.flush()
+
+
+def _is_terminal(stream):
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):   # no isatty, or a closed stream
+        return False
+
+
+@functools.lru_cache(maxsize=None)
+def _tqdm_class():
+    """tqdm without its monitor thread (which only tunes ``miniters``, fixed at 1 here):
+    no thread is running when the process pool forks its workers."""
+    from tqdm import tqdm
+
+    class Bar(tqdm):
+        monitor_interval = 0
+
+    return Bar
+
+
+class ProgressBar:
+    """A tqdm progress bar of a run's evaluations, on stderr, with rate and ETA::
+
+        evaluations:  33%|███▎      | 120/360 [01:10<02:20, 1.71eval/s]
+
+    On a terminal it redraws in place. Elsewhere (a log file, a pipe, CI) it writes a
+    plain line at most every *interval* seconds and a last one at :meth:`close`, instead
+    of tqdm's carriage-return redraws, which a log shows as one endless line.
+
+    ``done`` and ``total`` are plain counters the engine reads, sets (a resumed run) and
+    checkpoints; they are kept when the bar is disabled. The tqdm bar itself starts at
+    the first :meth:`update` or :meth:`draw`, so a phase that does nothing shows nothing.
+    Lines printed during a run go between :meth:`clear` and ``draw(force=True)``.
+    """
+
+    def __init__(self, total, done=0, stream=None, enabled=True, label="evaluations",
+                 interval=30.0):
+        self._total, self._done = int(total), int(done)
         self.stream = stream if stream is not None else sys.stderr
-        self.enabled, self.width, self.label = enabled, width, label
-        self._last = 0.0
-        self._shown = False
+        self.enabled, self.label, self.interval = enabled, label, interval
+        self._bar, self._terminal = None, False
+
+    @property
+    def done(self):
+        return self._done
+
+    @done.setter
+    def done(self, value):
+        self._done = int(value)
+        if self._bar is not None:
+            self._bar.n = self._bar.last_print_n = self._done
+
+    @property
+    def total(self):
+        return self._total
+
+    @total.setter
+    def total(self, value):
+        self._total = int(value)
+        if self._bar is not None:
+            self._bar.total = self._total
+
+    def _start(self):
+        terminal = self._terminal = _is_terminal(self.stream)
+        options = {} if terminal else {"mininterval": self.interval, "ncols": 80}
+        self._bar = _tqdm_class()(
+            total=self._total, initial=self._done, desc=self.label, unit="eval",
+            file=self.stream if terminal else _Lines(self.stream), miniters=1,
+            leave=True, dynamic_ncols=terminal, **options)
+        return self._bar
 
     def update(self, n=1):
-        self.done += n
-        self.draw()
+        """Count *n* more evaluations done."""
+        if self.enabled and self._bar is None:
+            self._start()
+        self._done += n
+        if self._bar is not None:
+            self._bar.update(n)
 
     def add_total(self, n):
-        self.total += n
+        """Plan *n* more evaluations (re-drawn mutants)."""
+        self.total = self._total + n
 
     def draw(self, force=False):
+        """Show the bar (started if needed); *force* redraws it now on a terminal (a log
+        gets its next line on time)."""
         if not self.enabled:
             return
-        now = time.monotonic()
-        if not force and now - self._last < 0.2 and self.done < self.total:
-            return
-        self._last = now
-        frac = min(1.0, self.done / self.total) if self.total else 1.0
-        filled = int(round(frac * self.width))
-        bar = "#" * filled + "." * (self.width - filled)
-        self.stream.write(f"\r[{bar}] {self.done}/{self.total} {self.label}")
-        self.stream.flush()
-        self._shown = True
+        if self._bar is None:
+            self._start()
+        elif force and self._terminal:
+            self._bar.refresh()
 
     def clear(self):
-        """Erase the bar so another line can be printed."""
-        if self.enabled and self._shown:
-            self.stream.write("\r" + " " * (self.width + 40) + "\r")
-            self.stream.flush()
-            self._shown = False
+        """Erase the bar so another line can be printed (a log's lines need no erasing)."""
+        if self._bar is not None and self._terminal:
+            self._bar.clear()
 
     def close(self):
-        if self.enabled and self._shown:
-            self.draw(force=True)
-            self.stream.write("\n")
-            self.stream.flush()
-            self._shown = False
+        """Show the final count and end the bar's line."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
