@@ -24,8 +24,7 @@ ADAM = "div(v_hat, sqrt_abs(s_hat))"
 # ---------------------------------------------------------------------- genomes
 def load_genome(spec, space=None):
     """A genome from a JSON file, a text file, a zoo name or a text expression."""
-    from .genome import OptimizerGraph
-    from .syntax import parse
+    from .genome import OptimizerGraph, parse
     if os.path.isfile(spec):
         with open(spec, encoding="utf-8") as stream:
             text = stream.read().strip()
@@ -227,7 +226,7 @@ def _evaluate_baseline(toolbox, space, run_dir):
             return checkpoint.load(path)
         except checkpoint.CheckpointError:
             pass             # damaged by a kill: evaluate it again
-    from .syntax import parse
+    from .genome import parse
     from .toolbox import individual_class
     adam = parse(ADAM, space, cls=individual_class())
     (result,) = list(toolbox.map(toolbox.evaluate, [adam]))
