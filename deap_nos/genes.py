@@ -2,10 +2,9 @@
 
 :class:`Node` (a node of the update graph), :class:`DNode` and :class:`DecayGraph` (decay
 functions), the momentum forms, :func:`validate` and the strict readers of the JSON form.
-This is the bottom of the genome layer: :mod:`deap_nos.syntax` (text),
-:mod:`deap_nos.program` (compilation) and :mod:`deap_nos.genome` (the
-:class:`~deap_nos.genome.OptimizerGraph` individual, which uses both) build on it, and it
-imports none of them, so those modules never import each other in a circle.
+The bottom of the genome layer: :mod:`deap_nos.syntax` (text), :mod:`deap_nos.program`
+(compilation) and :mod:`deap_nos.genome` (the individual, which uses both) build on it
+and it imports none of them, so those modules never import each other in a circle.
 
 Validation bounds a genome's size: at most :data:`MAX_DEPTH` nodes on the longest path to
 the output and :data:`MAX_TERMS` operations once shared nodes are written out. Search
@@ -343,7 +342,8 @@ def brief(value, width=40):
     if isinstance(value, bool) or value is None or isinstance(value, float):
         return repr(value)
     if isinstance(value, int):
-        return repr(value) if value.bit_length() <= 64 else f"an integer of {value.bit_length()} bits"
+        bits = value.bit_length()
+        return repr(value) if bits <= 64 else f"an integer of {bits} bits"
     if isinstance(value, dict):
         return f"an object with {len(value)} field(s)"
     if isinstance(value, (list, tuple)):
