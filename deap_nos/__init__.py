@@ -14,11 +14,11 @@ import importlib
 from .errors import (ArityError, CyclicGraphError, DataError, DuplicateNameError,
                      GenomeError, NOSError, ParseError, UnknownNameError)
 from .evaluation import FAILED_FITNESS, Evaluation
-from .genome import DecayGraph, Node, OptimizerGraph, validate
+from .genome import DecayGraph, Node, OptimizerGraph, parse, validate
 from .integrity import decay_integrity, integrity_check
 from .program import Program, compile, semantic_fingerprint
 from .space import SearchSpace
-from .syntax import parse, parse_decay
+from .syntax import parse_decay
 from .variation import initGraph, mutGraph, mutate_decay, random_decay, random_graph
 
 __version__ = "0.1.0"

@@ -1,8 +1,9 @@
 """Genomes: the update graph (:class:`OptimizerGraph`) and decay functions (:class:`DecayGraph`).
 
 Genomes are plain data — names and wiring, never tensors or callables — so they pickle
-cheaply, compare and hash canonically, and round-trip through text (:mod:`deap_nos.syntax`)
-and JSON. An :class:`OptimizerGraph` is a usable base class for a DEAP individual::
+cheaply, compare and hash canonically, and round-trip through text (:func:`parse`,
+``str(genome)``) and JSON. An :class:`OptimizerGraph` is a usable base class for a DEAP
+individual::
 
     creator.create("Individual", nos.OptimizerGraph, fitness=creator.FitnessMax)
 
@@ -11,101 +12,26 @@ are hidden nodes. A node input is either an operand name (``str``) or the index 
 node (``int``). Each input edge may carry a :class:`DecayGraph` that multiplies the value
 travelling along it. Only nodes with a path to the output are active; networkx decides
 activity, acyclicity and evaluation order.
+
+Layout. The genes (:class:`Node`, :class:`DecayGraph`, :func:`validate`) live in
+:mod:`deap_nos.genes`; text in :mod:`deap_nos.syntax`; the semantic fingerprint in
+:mod:`deap_nos.program`. This module sits on top of the three and ties them into the
+individual; none of them imports it. The genes are re-exported here.
 """
-import hashlib
 import json
-from collections import namedtuple
 
 import networkx as nx
 
-from .errors import ArityError, CyclicGraphError, GenomeError, NOSError
+from .errors import GenomeError, NOSError
+from .genes import (HIDDEN, MAX_DEPTH, MAX_TERMS, MOMENTUM_FORMS, DecayGraph, DNode, Node,
+                    active_order, brief, is_index, read_list, read_name, read_object,
+                    stable_hash, validate, validate_decay, wiring)
+from .program import semantic_fingerprint
+from .space import default_space
+from .syntax import canonical_expression, read_genome, render
 
-MOMENTUM_FORMS = ("none", "momentum", "nesterov")
-
-
-class Node(namedtuple("Node", "op inputs decays")):
-    """One node of a graph: operation name, input references, one decay (or None) per input."""
-
-    __slots__ = ()
-
-    def __new__(cls, op, inputs, decays=None):
-        inputs = tuple(inputs)
-        decays = tuple(decays) if decays is not None else (None,) * len(inputs)
-        return super().__new__(cls, op, inputs, decays)
-
-
-class DNode(namedtuple("DNode", "op inputs")):
-    """A node of a decay graph: operation name and inputs (schedule names, or 0 = hidden)."""
-
-    __slots__ = ()
-
-    def __new__(cls, op, inputs):
-        return super().__new__(cls, op, tuple(inputs))
-
-
-HIDDEN = 0  # the reference a decay graph's output uses for its hidden node
-
-
-class DecayGraph:
-    """A decay function: one hidden node over schedules, one output node.
-
-    The output reads schedules or the hidden node (``0``); the hidden node is inactive
-    when the output does not read it. Equality and hashing are canonical (the rendered
-    active expression), so an inactive hidden node never makes two decays differ.
-    """
-
-    __slots__ = ("hidden", "output")
-
-    def __init__(self, output, hidden=None):
-        self.output = output if isinstance(output, DNode) else DNode(*output)
-        self.hidden = hidden if hidden is None or isinstance(hidden, DNode) else DNode(*hidden)
-
-    @property
-    def uses_hidden(self):
-        """True when the output node reads the hidden node."""
-        return HIDDEN in self.output.inputs
-
-    def key(self):
-        """Canonical text of the active decay expression."""
-        from .syntax import render_decay
-        return render_decay(self)
-
-    def __str__(self):
-        return self.key()
-
-    def __repr__(self):
-        return f"DecayGraph({self.key()!r})"
-
-    def __eq__(self, other):
-        return isinstance(other, DecayGraph) and self.key() == other.key()
-
-    def __hash__(self):
-        return hash(self.key())
-
-    def __getstate__(self):
-        return (self.output, self.hidden)
-
-    def __setstate__(self, state):
-        self.output, self.hidden = state
-
-    def to_dict(self):
-        """Plain-data form used by JSON."""
-        d = {"output": {"op": self.output.op, "inputs": list(self.output.inputs)}}
-        if self.hidden is not None:
-            d["hidden"] = {"op": self.hidden.op, "inputs": list(self.hidden.inputs)}
-        return d
-
-    @classmethod
-    def from_dict(cls, d):
-        """Inverse of :meth:`to_dict`; raises :class:`GenomeError` on malformed data."""
-        try:
-            out = DNode(d["output"]["op"], d["output"]["inputs"])
-            hid = d.get("hidden")
-            hid = DNode(hid["op"], hid["inputs"]) if hid is not None else None
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise GenomeError(f"malformed decay function {d!r}: expected "
-                              f"{{'output': {{'op', 'inputs'}}, 'hidden': ...}} ({exc})") from None
-        return cls(out, hid)
+_GENOME_SHAPE = '{"nodes": [...], "momentum": "none" | "momentum" | "nesterov", "flip": bool}'
+_NODE_SHAPE = '{"op": name, "inputs": [...], "decays": [...]}'
 
 
 class OptimizerGraph:
@@ -145,15 +71,12 @@ class OptimizerGraph:
         """Yield ``(source, target)`` for every node-to-node edge (sources are node indices)."""
         for target, node in enumerate(self.nodes):
             for ref in node.inputs:
-                if isinstance(ref, int):
+                if is_index(ref):
                     yield ref, target
 
     def digraph(self):
         """The wiring as a networkx DiGraph over node indices (operands left out)."""
-        graph = nx.DiGraph()
-        graph.add_nodes_from(range(len(self.nodes)))
-        graph.add_edges_from(self.edges())
-        return graph
+        return wiring(self.nodes)
 
     def is_acyclic(self):
         """True when the wiring has no cycle."""
@@ -161,12 +84,7 @@ class OptimizerGraph:
 
     def active_nodes(self):
         """Indices of the nodes with a path to the output, output included, in evaluation order."""
-        graph = self.digraph()
-        if not nx.is_directed_acyclic_graph(graph):
-            raise CyclicGraphError(f"the graph has a cycle: {nx.find_cycle(graph)}; "
-                                   f"a node may not read itself through other nodes")
-        active = nx.ancestors(graph, self.output) | {self.output}
-        return list(nx.topological_sort(graph.subgraph(active)))
+        return active_order(self.nodes)
 
     def active_operands(self):
         """Names of the operands read by active nodes."""
@@ -185,7 +103,6 @@ class OptimizerGraph:
         Commutative operations have their arguments sorted and ``id`` nodes are
         transparent, so wirings that compute the same graph share one key.
         """
-        from .syntax import canonical_expression
         return f"{self.momentum}|{int(self.flip)}|{canonical_expression(self, space)}"
 
     def fingerprint(self, space=None):
@@ -198,7 +115,6 @@ class OptimizerGraph:
         cached = getattr(self, "_fingerprint", None)
         if cached is not None and cached[0] == key:
             return cached[1]
-        from .program import semantic_fingerprint
         fp = semantic_fingerprint(self, space)
         self._fingerprint = (key, fp)
         return fp
@@ -216,7 +132,6 @@ class OptimizerGraph:
         return hash(self.key())
 
     def __str__(self):
-        from .syntax import render
         return render(self)
 
     def __repr__(self):
@@ -242,19 +157,19 @@ class OptimizerGraph:
 
     @classmethod
     def from_dict(cls, data, space=None):
-        """Inverse of :meth:`to_dict`, validated against ``space`` (default: the paper's)."""
-        if not isinstance(data, dict) or "nodes" not in data:
-            raise GenomeError(f"a genome document is a JSON object with 'nodes', "
-                              f"'momentum' and 'flip'; got {str(data)[:80]!r}")
-        try:
-            nodes = [Node(n["op"], n["inputs"],
-                          [DecayGraph.from_dict(d) if d is not None else None
-                           for d in n.get("decays", [None] * len(n["inputs"]))])
-                     for n in data["nodes"]]
-        except (KeyError, TypeError) as exc:
-            raise GenomeError(f"malformed node in genome document: {exc!r}; each node is "
-                              f"{{'op': name, 'inputs': [...], 'decays': [...]}}") from None
-        genome = cls(nodes, data.get("momentum", "none"), data.get("flip", False))
+        """Inverse of :meth:`to_dict`, validated against ``space`` (default: the paper's).
+
+        The document is read strictly: ``flip`` is a JSON boolean, ``momentum`` a form
+        name, each node an object with exactly ``op``, ``inputs`` and (optionally)
+        ``decays``. Anything else raises a :class:`GenomeError` naming the field.
+        Schedule aliases are read as their canonical names (``linear_decay`` → ``a1``).
+        """
+        space = space or default_space()
+        read_object(data, "genome document", "", {"nodes": True, "momentum": False,
+                                                  "flip": False}, _GENOME_SHAPE)
+        nodes = [_read_node(n, f"nodes[{i}]", space.aliases)
+                 for i, n in enumerate(read_list(data, "nodes", "genome document", ""))]
+        genome = cls(nodes, _read_momentum(data), _read_flip(data))
         validate(genome, space)
         return genome
 
@@ -265,88 +180,66 @@ class OptimizerGraph:
             data = json.loads(text)
         except (TypeError, ValueError) as exc:
             raise GenomeError(f"not valid JSON for a genome: {exc}") from None
+        except RecursionError:
+            raise GenomeError("not valid JSON for a genome: nested too deeply") from None
         return cls.from_dict(data, space)
 
     @classmethod
-    def parse(cls, text, space=None):
-        """Read a genome from the text syntax (see :func:`deap_nos.parse`)."""
-        from .syntax import parse
-        return parse(text, space, cls=cls)
+    def parse(cls, text, space=None, pad=True):
+        """Read a genome of this class from the text syntax (see :func:`parse`)."""
+        return parse(text, space, cls, pad)
 
 
-# ---------------------------------------------------------------------- validation
-def validate(genome, space=None):
-    """Check every name, arity, reference and the acyclicity of ``genome``.
+def _read_node(d, where, aliases):
+    d = read_object(d, "node", where, {"op": True, "inputs": True, "decays": False},
+                    _NODE_SHAPE)
+    inputs = read_list(d, "inputs", "node", where)
+    decays = read_list(d, "decays", "node", where, default=[None] * len(inputs))
+    return Node(read_name(d, "op", "node", where), inputs,
+                [None if decay is None
+                 else DecayGraph.from_dict(decay, f"{where}.decays[{k}]", aliases)
+                 for k, decay in enumerate(decays)])
 
-    Raises a :class:`~deap_nos.errors.NOSError` subclass naming the problem.
-    Returns the genome, so it can be used inline.
+
+def _read_momentum(data):
+    momentum = data.get("momentum", "none")
+    if not isinstance(momentum, str) or momentum not in MOMENTUM_FORMS:
+        raise GenomeError(f"malformed genome document: field 'momentum' must be a momentum "
+                          f"form, one of {', '.join(MOMENTUM_FORMS)}; got {brief(momentum)}")
+    return momentum
+
+
+def _read_flip(data):
+    flip = data.get("flip", False)
+    if not isinstance(flip, bool):
+        raise GenomeError(f"malformed genome document: field 'flip' must be true or false "
+                          f"(a JSON boolean); got {brief(flip)}")
+    return flip
+
+
+def parse(text, space=None, cls=OptimizerGraph, pad=True):
+    """Read a genome from text.
+
+    Parameters
+    ----------
+    text : str
+        ``[header:] expr`` (see :mod:`deap_nos.syntax`).
+    space : SearchSpace, optional
+        The names allowed (default: the paper's space).
+    cls : type
+        Class of the result, e.g. a DEAP ``creator.Individual``.
+    pad : bool
+        Add inactive ``id(g)`` hidden nodes up to ``space.n_hidden``, so that mutation
+        has the usual number of nodes to rewire to.
+
+    Raises :class:`~deap_nos.errors.ParseError` for malformed text,
+    :class:`~deap_nos.errors.UnknownNameError` for unknown names and another
+    :class:`~deap_nos.errors.NOSError` for a genome that does not validate.
     """
-    from .space import default_space
     space = space or default_space()
-    if genome.momentum not in MOMENTUM_FORMS:
-        raise GenomeError(f"unknown momentum form {genome.momentum!r}; "
-                          f"use one of {', '.join(MOMENTUM_FORMS)}")
-    if not genome.nodes:
-        raise GenomeError("a genome needs at least an output node")
-    for i, node in enumerate(genome.nodes):
-        _validate_node(genome, i, node, space)
-    if not genome.is_acyclic():
-        cycle = nx.find_cycle(genome.digraph())
-        raise CyclicGraphError(f"cyclic wiring {cycle}: a node may not read itself "
-                               f"through other nodes; rewire one input of the cycle")
-    return genome
+    return validate(cls(*read_genome(text, space, pad)), space)
 
 
-def _validate_node(genome, i, node, space):
-    prim = space.op(node.op)
-    where = f"node {i} ({node.op})"
-    if len(node.inputs) != prim.arity:
-        raise ArityError(f"{where} takes {prim.arity} input(s), got {len(node.inputs)}")
-    if len(node.decays) != len(node.inputs):
-        raise GenomeError(f"{where} has {len(node.inputs)} inputs but {len(node.decays)} decays")
-    for ref in node.inputs:
-        if isinstance(ref, bool) or not isinstance(ref, (str, int)):
-            raise GenomeError(f"{where}: input {ref!r} is neither an operand name nor a node index")
-        if isinstance(ref, str):
-            space.operand(ref)
-        elif not 0 <= ref < genome.output or ref == i:
-            raise GenomeError(f"{where}: input {ref} must be another hidden node, "
-                              f"0..{genome.output - 1}")
-    for decay in node.decays:
-        if decay is not None:
-            validate_decay(decay, space)
-
-
-def validate_decay(decay, space=None):
-    """Check the names, arities and references of a :class:`DecayGraph`."""
-    from .space import default_space
-    space = space or default_space()
-    if not isinstance(decay, DecayGraph):
-        raise GenomeError(f"expected a DecayGraph, got {decay!r}")
-    for label, node in (("hidden", decay.hidden), ("output", decay.output)):
-        if node is None:
-            if label == "output" or decay.uses_hidden:
-                raise GenomeError(f"the decay function's {label} node is missing")
-            continue
-        prim = space.decay_op(node.op)
-        if len(node.inputs) != prim.arity:
-            raise ArityError(f"decay {label} node {node.op} takes {prim.arity} input(s), "
-                             f"got {len(node.inputs)}")
-        for ref in node.inputs:
-            if ref == HIDDEN and not isinstance(ref, bool) and isinstance(ref, int):
-                if label == "hidden":
-                    raise GenomeError("a decay function's hidden node reads schedules only")
-            elif isinstance(ref, str):
-                space.schedule_name(ref)
-            else:
-                raise GenomeError(f"decay input {ref!r} is neither a schedule nor 0 (hidden)")
-    return decay
-
-
-def stable_hash(text):
-    """A hash of ``text`` that is the same in every process (unlike ``hash``)."""
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
-
-
-__all__ = ["Node", "DNode", "DecayGraph", "OptimizerGraph", "validate", "validate_decay",
-           "MOMENTUM_FORMS", "HIDDEN", "stable_hash", "NOSError"]
+__all__ = ["Node", "DNode", "DecayGraph", "OptimizerGraph", "parse", "validate",
+           "validate_decay", "MOMENTUM_FORMS", "HIDDEN", "MAX_DEPTH", "MAX_TERMS",
+           "stable_hash", "NOSError"]

@@ -10,7 +10,8 @@ Keras optimizer).
 import numpy as np
 
 from .backend import NumpyBackend
-from .genome import HIDDEN, stable_hash, validate
+from .genes import HIDDEN, is_index, stable_hash, validate
+from .space import default_space
 from .primitives import MOMENTS
 from .schedules import momentum_cycle
 
@@ -29,12 +30,17 @@ class Context:
 
 
 def decay_value(decay, t, total, space, B):
-    """Value of a :class:`~deap_nos.genome.DecayGraph` at step ``t`` of ``total``."""
-    def node_value(node):
-        args = [node_value(decay.hidden) if ref == HIDDEN and not isinstance(ref, str)
-                else space.schedule(ref).fn(t, total, B) for ref in node.inputs]
-        return space.decay_op(node.op).fn(*args, B)
-    return node_value(decay.output)
+    """Value of a :class:`~deap_nos.genes.DecayGraph` at step ``t`` of ``total``."""
+    hidden = _decay_node_value(decay.hidden, None, t, total, space, B) if decay.uses_hidden \
+        else None
+    return _decay_node_value(decay.output, hidden, t, total, space, B)
+
+
+def _decay_node_value(node, hidden, t, total, space, B):
+    """One decay node's value; ``hidden`` is the hidden node's value where it reads it."""
+    args = [hidden if is_index(ref) and ref == HIDDEN else space.schedule(ref).fn(t, total, B)
+            for ref in node.inputs]
+    return space.decay_op(node.op).fn(*args, B)
 
 
 class Program:
@@ -150,7 +156,6 @@ class Program:
 def compile(genome, backend=None, space=None, total_steps=1000, warmup_steps=0,
             hold_steps=0, **options):
     """Compile ``genome`` for ``backend`` (default: numpy) into a :class:`Program`."""
-    from .space import default_space
     space = space or default_space()
     validate(genome, space)
     backend = backend if backend is not None else NumpyBackend()

@@ -8,16 +8,28 @@ schedules ``a1`` … ``a14`` (or their aliases): ``a4``, ``erfc(a4)``, ``erfc(er
 
 Examples::
 
-    parse("div(v_hat, sqrt_abs(s_hat))")                 # Adam, β₂ = 0.99
-    parse("nesterov: mul(decay(g, erfc(a11)), exp(atan(qh_s)))")   # Opt9
+    nos.parse("div(v_hat, sqrt_abs(s_hat))")                 # Adam, β₂ = 0.99
+    nos.parse("nesterov: mul(decay(g, erfc(a11)), exp(atan(qh_s)))")   # Opt9
+
+This module turns text into genes (:func:`read_genome`, :func:`parse_decay`) and genes
+into text (:func:`render`, :func:`canonical_expression`); :func:`deap_nos.parse` and
+``str(genome)`` use it. Nothing here recurses: expressions are read with an explicit
+stack, at most :data:`MAX_NESTING` calls deep, and written bottom-up in evaluation order.
 """
 import re
 from collections import namedtuple
 
 from .errors import ArityError, ParseError
-from .genome import HIDDEN, MOMENTUM_FORMS, DecayGraph, DNode, Node, OptimizerGraph, validate
+from .genes import (HIDDEN, MAX_DEPTH, MOMENTUM_FORMS, DecayGraph, DNode, Node,
+                    check_size, reading_order, render_decay)
+from .space import default_space
 
-_TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|(.))")
+#: Deepest nesting of calls the parser reads. A valid genome (at most MAX_DEPTH nodes
+#: deep) renders within it: each node adds a call and perhaps a ``decay(...)`` around
+#: its value, and the innermost decay function adds two more.
+MAX_NESTING = 2 * MAX_DEPTH + 2
+
+_TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|(.))", re.DOTALL)
 Call = namedtuple("Call", "name args pos")
 
 
@@ -27,87 +39,65 @@ def render(genome):
     header = [genome.momentum] if genome.momentum != "none" else []
     if genome.flip:
         header.append("flip")
-    expr = _expression(genome, genome.output, sort=None)
+    expr = _active_expression(genome.nodes, sort=None)
     return f"{', '.join(header)}: {expr}" if header else expr
 
 
 def canonical_expression(genome, space=None):
     """The active expression with commutative arguments sorted (used by equality)."""
-    from .space import default_space
     space = space or default_space()
-    return _expression(genome, genome.output, sort=space.commutative)
+    return _active_expression(genome.nodes, sort=space.commutative)
 
 
-def _expression(genome, index, sort, depth=0):
-    if depth > len(genome.nodes):
-        from .errors import CyclicGraphError
-        raise CyclicGraphError("the graph has a cycle through its output; rewire one input")
-    node = genome.nodes[index]
-    args = [_edge(genome, ref, decay, sort, depth) for ref, decay in zip(node.inputs, node.decays)]
-    if node.op == "id" and len(args) == 1:
-        return args[0]
-    if sort is not None and node.op in sort:
-        args.sort()
-    return f"{node.op}({', '.join(args)})"
+def _active_expression(nodes, sort):
+    """The output node's text, written node by node in evaluation order (no recursion)."""
+    order = reading_order(nodes)
+    check_size(nodes, order)
+    text = {}
+    for i in order:
+        node = nodes[i]
+        args = [_edge(ref if isinstance(ref, str) else text[ref], decay)
+                for ref, decay in zip(node.inputs, node.decays)]
+        if node.op == "id" and len(args) == 1:
+            text[i] = args[0]
+            continue
+        if sort is not None and node.op in sort:
+            args.sort()
+        text[i] = f"{node.op}({', '.join(args)})"
+    return text[len(nodes) - 1]
 
 
-def _edge(genome, ref, decay, sort, depth):
-    text = ref if isinstance(ref, str) else _expression(genome, ref, sort, depth + 1)
+def _edge(text, decay):
     return f"decay({text}, {render_decay(decay)})" if decay is not None else text
 
 
-def render_decay(decay):
-    """A decay function as text, e.g. ``erfc(erfc(a4))``."""
-    return _decay_node(decay, decay.output)
-
-
-def _decay_node(decay, node):
-    args = [_decay_node(decay, decay.hidden) if ref == HIDDEN and not isinstance(ref, str)
-            else ref for ref in node.inputs]
-    if node.op == "id" and len(args) == 1:
-        return args[0]
-    return f"{node.op}({', '.join(args)})"
-
-
 # ---------------------------------------------------------------------- parsing
-def parse(text, space=None, cls=OptimizerGraph, pad=True):
-    """Read a genome from text.
+def read_genome(text, space=None, pad=True):
+    """The genes of a genome written as text: ``(nodes, momentum, flip)``.
 
-    Parameters
-    ----------
-    text : str
-        ``[header:] expr`` (see the module docstring).
-    space : SearchSpace, optional
-        The names allowed (default: the paper's space).
-    cls : type
-        Class of the result, e.g. a DEAP ``creator.Individual``.
-    pad : bool
-        Add inactive ``id(g)`` hidden nodes up to ``space.n_hidden``, so that mutation
-        has the usual number of nodes to rewire to.
-
+    ``pad`` adds inactive ``id(g)`` hidden nodes up to ``space.n_hidden``. Use
+    :func:`deap_nos.parse`, which builds and validates the genome; this is its reader.
     Raises :class:`~deap_nos.errors.ParseError` for malformed text and
     :class:`~deap_nos.errors.UnknownNameError` for unknown names.
     """
-    from .space import default_space
     space = space or default_space()
     if not isinstance(text, str):
         raise ParseError(f"expected a text expression, got {type(text).__name__}")
     header, body, offset = _split_header(text)
-    momentum, flip = _read_header(header, text)
+    momentum, flip = _read_header(header)
     tree = _Parser(body, text, offset).parse()
-    builder = _GraphBuilder(space, text)
-    nodes = builder.build(tree)
+    nodes = _GraphBuilder(space, text).build(tree)
     hidden, output = nodes[:-1], nodes[-1]
     if pad:
         hidden += [Node("id", ["g"])] * max(0, space.n_hidden - len(hidden))
-    genome = cls(hidden + [output], momentum, flip)
-    return validate(genome, space)
+    return hidden + [output], momentum, flip
 
 
 def parse_decay(text, space=None):
-    """Read a :class:`DecayGraph` from text such as ``erfc(erfc(a4))``."""
-    from .space import default_space
+    """Read a :class:`~deap_nos.genes.DecayGraph` from text such as ``erfc(erfc(a4))``."""
     space = space or default_space()
+    if not isinstance(text, str):
+        raise ParseError(f"expected a text decay function, got {type(text).__name__}")
     tree = _Parser(text, text, 0).parse()
     return _GraphBuilder(space, text).decay(tree)
 
@@ -119,7 +109,7 @@ def _split_header(text):
     return "", text, 0
 
 
-def _read_header(header, text):
+def _read_header(header):
     words = [w.strip() for w in header.split(",")] if header.strip() else []
     momentum, flip = "none", False
     for word in words:
@@ -128,14 +118,27 @@ def _read_header(header, text):
         elif word in MOMENTUM_FORMS:
             momentum = word
         else:
-            raise ParseError(f"unknown header word {word!r} in {text!r}; the header is a "
-                             f"comma-separated list of {', '.join(MOMENTUM_FORMS)} and flip, "
-                             f"followed by ':'")
+            shown = repr(word[:40]) + ("..." if len(word) > 40 else "")
+            raise ParseError(f"unknown header word {shown}; the header is a comma-separated "
+                             f"list of {', '.join(MOMENTUM_FORMS)} and flip, followed by ':'")
     return momentum, flip
 
 
+def _pointer(text, pos, width=60):
+    """The text around ``pos`` with a caret under it (long texts are cut to a window)."""
+    start, end = max(0, pos - width), pos + width
+    before = "..." if start else ""
+    after = "..." if end < len(text) else ""
+    window = re.sub(r"\s", " ", text[start:end])
+    return f"  {before}{window}{after}\n  {' ' * (len(before) + pos - start)}^"
+
+
+def _fail(text, message, pos, error=ParseError):
+    raise error(f"{message} at position {pos}:\n{_pointer(text, pos)}")
+
+
 class _Parser:
-    """Recursive descent over NAME, '(', ',', ')'."""
+    """Shift-reduce over NAME, '(', ',', ')' with an explicit stack of open calls."""
 
     def __init__(self, body, text, offset):
         self.text = text
@@ -151,48 +154,58 @@ class _Parser:
         self.i = 0
 
     def _fail(self, message, pos):
-        pointer = " " * pos + "^"
-        raise ParseError(f"{message} at position {pos}:\n  {self.text}\n  {pointer}")
+        _fail(self.text, message, pos)
 
     def _peek(self):
         return self.tokens[self.i] if self.i < len(self.tokens) else (None, self.end)
 
-    def _take(self, expected=None):
+    def _take(self, expected):
         tok, pos = self._peek()
         if tok is None:
-            self._fail("unexpected end of expression" +
-                       (f", expected {expected!r}" if expected else ""), pos)
-        if expected is not None and tok != expected:
-            self._fail(f"expected {expected!r}, found {tok!r}", pos)
+            self._fail(f"unexpected end of expression, expected {expected}", pos)
         self.i += 1
         return tok, pos
 
     def parse(self):
+        """The parse tree of the whole text (a :class:`Call`)."""
         if not self.tokens:
             self._fail("empty expression", self.end)
-        tree = self._expr()
+        tree = self._expression()
         tok, pos = self._peek()
         if tok is not None:
             self._fail(f"unexpected {tok!r} after a complete expression", pos)
         return tree
 
-    def _expr(self):
-        tok, pos = self._take()
-        if tok in "(),":
-            self._fail(f"expected a name, found {tok!r}", pos)
-        if self._peek()[0] != "(":
-            return Call(tok, None, pos)
-        self._take("(")
-        args = [self._expr()]
-        while self._peek()[0] == ",":
-            self._take(",")
-            args.append(self._expr())
-        self._take(")")
-        return Call(tok, tuple(args), pos)
+    def _expression(self):
+        open_calls = []            # (name, pos, args so far) of calls awaiting ')'
+        while True:
+            name, pos = self._take("a name")
+            if name in "(),":
+                self._fail(f"expected a name, found {name!r}", pos)
+            if self._peek()[0] == "(":
+                if len(open_calls) == MAX_NESTING:
+                    self._fail(f"calls nested more than {MAX_NESTING} deep; a genome is at "
+                               f"most {MAX_DEPTH} nodes deep (search spaces use a handful), "
+                               f"so this is not a genome: write a shallower expression", pos)
+                self.i += 1
+                open_calls.append((name, pos, []))
+                continue
+            tree = Call(name, None, pos)
+            while open_calls:      # a value is complete: close the calls it completes
+                open_calls[-1][2].append(tree)
+                tok, tok_pos = self._take("',' or ')'")
+                if tok == ",":
+                    break
+                if tok != ")":
+                    self._fail(f"expected ',' or ')', found {tok!r}", tok_pos)
+                name, pos, args = open_calls.pop()
+                tree = Call(name, tuple(args), pos)
+            else:
+                return tree
 
 
 class _GraphBuilder:
-    """Turns a parse tree into nodes (hidden nodes first, output last)."""
+    """Turns a parse tree into nodes (hidden nodes first, output last), bottom-up."""
 
     def __init__(self, space, text):
         self.space = space
@@ -200,35 +213,63 @@ class _GraphBuilder:
         self.nodes = []
         self.index = {}   # rendered node -> hidden index (shared sub-expressions)
 
-    def _fail(self, message, pos):
-        raise ParseError(f"{message} at position {pos}:\n  {self.text}\n  {' ' * pos}^")
+    def _fail(self, message, pos, error=ParseError):
+        _fail(self.text, message, pos, error)
 
     def build(self, tree):
+        """The nodes of the whole expression; its root call becomes the output node."""
         ref, decay = self.edge(tree)
         if isinstance(ref, int) and decay is None and ref == len(self.nodes) - 1:
-            output = self.nodes.pop()      # the root call becomes the output node
+            output = self.nodes.pop()
             self.index = {k: v for k, v in self.index.items() if v != ref}
         else:
             output = Node("id", [ref], [decay])
         return self.nodes + [output]
 
-    def edge(self, tree):
-        """(reference, decay) for an expression appearing as a node input."""
-        if tree.args is None:
-            return self._leaf(tree), None
+    def edge(self, root):
+        """(reference, decay) for an expression appearing as a node input.
+
+        A post-order walk with an explicit stack: a call's checks run when it is first
+        seen (before its arguments, as a reader expects), its node is added once its
+        arguments are done.
+        """
+        values = []
+        todo = [(root, None)]
+        while todo:
+            tree, inputs = todo.pop()
+            if tree.args is None:
+                values.append((self._leaf(tree), None))
+            elif inputs is None:
+                inputs = self._inputs(tree)
+                todo.append((tree, inputs))
+                todo.extend((arg, None) for arg in reversed(inputs))
+            else:
+                args = values[len(values) - len(inputs):]
+                del values[len(values) - len(inputs):]
+                values.append(self._node(tree, args))
+        return values[0]
+
+    def _inputs(self, tree):
+        """The argument expressions of a call that become node inputs, checked."""
         if tree.name == "decay":
             if len(tree.args) != 2:
                 self._fail(f"decay takes (expression, decay function), got {len(tree.args)} "
                            f"argument(s)", tree.pos)
-            ref, inner = self.edge(tree.args[0])
+            return tree.args[:1]
+        prim = self._op(tree)
+        if len(tree.args) != prim.arity:
+            self._fail(f"{tree.name} takes {prim.arity} input(s), got {len(tree.args)}",
+                       tree.pos, ArityError)
+        return tree.args
+
+    def _node(self, tree, args):
+        """(reference, decay) of a call whose inputs ``args`` are built."""
+        if tree.name == "decay":
+            ref, inner = args[0]
             if inner is not None:     # an edge carries one decay: insert an id node
                 ref = self._add(Node("id", [ref], [inner]))
             return ref, self.decay(tree.args[1])
-        prim = self._op(tree)
-        if len(tree.args) != prim.arity:
-            raise ArityError(f"{tree.name} takes {prim.arity} input(s), got {len(tree.args)} "
-                             f"at position {tree.pos} of {self.text!r}")
-        refs, decays = zip(*(self.edge(a) for a in tree.args))
+        refs, decays = zip(*args)
         return self._add(Node(tree.name, refs, decays)), None
 
     def _op(self, tree):
@@ -281,8 +322,8 @@ class _GraphBuilder:
     def _decay_args(self, tree):
         prim = self.space.decay_op(tree.name)
         if len(tree.args) != prim.arity:
-            raise ArityError(f"decay operation {tree.name} takes {prim.arity} input(s), got "
-                             f"{len(tree.args)} at position {tree.pos} of {self.text!r}")
+            self._fail(f"decay operation {tree.name} takes {prim.arity} input(s), got "
+                       f"{len(tree.args)}", tree.pos, ArityError)
         return tree.args
 
     def _schedule(self, tree):
@@ -293,3 +334,7 @@ class _GraphBuilder:
                 self._fail(f"operand {tree.name!r} inside a decay function; decay functions "
                            f"read the schedules a1..a14", tree.pos)
         return self.space.schedule_name(tree.name)
+
+
+__all__ = ["render", "render_decay", "canonical_expression", "read_genome", "parse_decay",
+           "MAX_NESTING"]

@@ -160,7 +160,7 @@ def genome(name, space=None):
         raise NOSError(f"{name} is not a genome of the search space ({e.kind}); use "
                        f"zoo.optimizer({name!r}, ...)"
                        + (f" or zoo.schedule({name!r}, ...)" if e.kind == "schedule" else ""))
-    from .syntax import parse
+    from .genome import parse
     return parse(e.text, space)
 
 

@@ -15,8 +15,7 @@ from ..errors import NOSError
 # ---------------------------------------------------------------------- genomes
 def load_genome(spec, space=None):
     """A genome from a JSON file, a text file, a zoo name or a text expression."""
-    from ..genome import OptimizerGraph
-    from ..syntax import parse
+    from ..genome import OptimizerGraph, parse
     if os.path.isfile(spec):
         with open(spec, encoding="utf-8") as stream:
             text = stream.read().strip()

@@ -122,7 +122,7 @@ def _evaluate_baseline(toolbox, space, run_dir):
             return checkpoint.load(path)
         except checkpoint.CheckpointError:
             pass             # damaged by a kill: evaluate it again
-    from ..syntax import parse
+    from ..genome import parse
     from ..toolbox import individual_class
     adam = parse(ADAM, space, cls=individual_class())
     (result,) = list(toolbox.map(toolbox.evaluate, [adam]))

@@ -280,7 +280,7 @@ def _as_genome(genome, space=None):
     if isinstance(genome, str):
         if genome.lstrip().startswith("{"):
             return OptimizerGraph.from_json(genome, space)
-        from ..syntax import parse
+        from ..genome import parse
         return parse(genome, space)
     raise NOSError(f"expected a genome (OptimizerGraph, its text or JSON), got "
                    f"{type(genome).__name__}; build one with nos.parse('...')")
