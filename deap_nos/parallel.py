@@ -32,6 +32,7 @@ On an HPC scheduler use dask-jobqueue, one GPU and one worker process per job::
 classes made by ``creator.create`` must exist in the workers: create them in an
 importable module, or in the script run by every worker.
 """
+import functools
 import hashlib
 import os
 import shutil
@@ -47,7 +48,7 @@ import multiprocess
 from . import quiet
 from .evaluation import Evaluation
 
-__all__ = ["ProcessMap", "dask_map", "DaskMap", "WorkerLostError", "detect_gpus",
+__all__ = ["ProcessMap", "close_map", "dask_map", "DaskMap", "WorkerLostError", "detect_gpus",
            "worker_index"]
 
 
@@ -68,7 +69,6 @@ def _init_worker(counter, slots, gpus, initializer, initargs):
     # Ctrl-C reaches the whole process group: the parent stops the run and
     # terminates the workers; a worker catching it would only lose its item
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _forget_parent_executors()
     quiet.inherit()      # a spawned worker keeps the parent's choice (a forked one has it)
     with counter.get_lock():
         index = counter.value
@@ -78,20 +78,6 @@ def _init_worker(counter, slots, gpus, initializer, initargs):
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpus[index % len(gpus)])
     if initializer is not None:
         dill.loads(initializer)(*initargs)
-
-
-def _forget_parent_executors():
-    """Drop the executor wake-ups a forked worker inherits from its parent.
-
-    ``concurrent.futures`` wakes every executor it knows of when a process exits; a
-    forked worker knows its parent's, and poking the parent's pipe from the worker at
-    exit can fail ("Exception ignored ... Bad file descriptor") and is never wanted.
-    """
-    from concurrent.futures import process as futures_process
-
-    wakeups = getattr(futures_process, "_threads_wakeups", None)
-    if wakeups is not None:
-        wakeups.clear()
 
 
 def _call(item, digest, func_bytes, args_bytes):
@@ -259,6 +245,23 @@ class ProcessMap:
                             f"item {item} killed its worker process {attempts} times")
                     results[item] = _lost_result(items[item], attempts)
                     pending.discard(item)
+
+
+def close_map(mapper, now=False):
+    """Stop the worker processes behind a toolbox's ``map``, if it has any.
+
+    ``toolbox.register("map", pool)`` stores a :func:`functools.partial` of ``pool``,
+    which hides its methods (``toolbox.map.close`` does not exist), so this looks
+    through the wrapper. ``now=True`` kills the workers at once (an interrupted run);
+    otherwise they finish and exit. Any other ``map`` (the built-in, a Dask map, a
+    population evaluator's) is left alone. Call it at the end of a run: a pool left
+    open is shut down by the interpreter's exit hooks instead, racing its own thread.
+    """
+    target = getattr(mapper, "func", mapper) if isinstance(mapper, functools.partial) \
+        else mapper
+    stop = getattr(target, "terminate" if now else "close", None)
+    if isinstance(target, ProcessMap) and callable(stop):
+        stop()
 
 
 # -------------------------------------------------------------------------- dask

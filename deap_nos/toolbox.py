@@ -21,7 +21,8 @@ def individual_class():
 def make_toolbox(space, evaluate, workers=1, kinds=None):
     """A toolbox with ``individual`` (initGraph), ``mutate`` (mutGraph, restricted to
     ``kinds`` when given), ``evaluate`` and — for ``workers > 1`` — a process-pool
-    ``map`` (:class:`~deap_nos.parallel.ProcessMap`; close it with ``toolbox.map.close()``).
+    ``map`` (:class:`~deap_nos.parallel.ProcessMap`; stop it with
+    ``deap_nos.parallel.close_map(toolbox.map)``).
     """
     toolbox = base.Toolbox()
     toolbox.register("individual", initGraph, individual_class(), space)

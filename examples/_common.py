@@ -2,6 +2,7 @@
 import argparse
 
 import deap_nos as nos
+from deap_nos.parallel import close_map
 
 
 def parser(description):
@@ -52,8 +53,7 @@ def start(args):
 
 def finish(toolbox, hof, title="Best optimizers found"):
     """Close the worker pool and print the hall of fame."""
-    if hasattr(toolbox.map, "close"):
-        toolbox.map.close()
+    close_map(toolbox.map)
     print(f"\n{title}:")
     for ind in hof:
         print(f"  {ind.fitness.values[0]:.4f}  {ind}")

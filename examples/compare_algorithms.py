@@ -10,6 +10,7 @@ import random
 import numpy as np
 
 import deap_nos as nos
+from deap_nos.parallel import close_map
 from deap_nos.runlog import read_log
 from _common import evaluator, parser
 
@@ -35,8 +36,7 @@ def run(algorithm, seed, budget, args, space, root):
     else:
         nos.eaRegularized(start, toolbox, cycles=budget - n, sample_size=2,
                           checkpoint=run_dir, verbose=False)
-    if hasattr(toolbox.map, "close"):
-        toolbox.map.close()
+    close_map(toolbox.map)
     return best_curve(run_dir, budget)
 
 

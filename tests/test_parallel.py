@@ -131,3 +131,24 @@ def test_dask_map_same_run():
         assert mapper.workers == 2
         assert mapper(square, range(5)) == [0, 1, 4, 9, 16]
         assert run("particle", mapper) == run("particle", map)
+
+
+def test_close_map_looks_through_the_toolbox_partial():
+    """toolbox.register wraps the pool in functools.partial (no .close); close_map
+    reaches it, its workers exit and a later call starts new ones."""
+    from deap import base
+
+    from deap_nos.parallel import close_map
+
+    pool = ProcessMap(workers=2)
+    toolbox = base.Toolbox()
+    toolbox.register("map", pool)
+    assert not hasattr(toolbox.map, "close")
+    assert list(toolbox.map(abs, [-1, -2])) == [1, 2]
+    processes = list(pool._executor._processes.values())
+    close_map(toolbox.map)
+    assert pool._executor is None and not any(p.is_alive() for p in processes)
+    assert list(toolbox.map(abs, [-3])) == [3]
+    close_map(toolbox.map, now=True)
+    assert pool._executor is None
+    close_map(map)                      # any other map: nothing to do

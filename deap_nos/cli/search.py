@@ -134,15 +134,13 @@ def _evaluate_baseline(toolbox, space, run_dir):
 
 def _stop_map(toolbox):
     """Kill a process pool's workers at once (an interrupted search)."""
-    stop = getattr(getattr(toolbox, "map", None), "terminate", None)
-    if callable(stop):
-        stop()
+    from ..parallel import close_map
+    close_map(getattr(toolbox, "map", None), now=True)
 
 
 def _close_map(toolbox):
-    close = getattr(toolbox.map, "close", None)
-    if callable(close):
-        close()
+    from ..parallel import close_map
+    close_map(toolbox.map)
 
 
 def _resumed(args):
