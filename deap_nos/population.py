@@ -151,8 +151,9 @@ class PopulationEvaluator(SurrogateEvaluator):
         the 1-D ConvNet; ``"quick"``, ``"paper"``, ...). ``augment`` and
         ``optimizer_factory`` are not supported here (use the single path).
     slots : int
-        K, training runs side by side (16 on two CPU cores; more on a GPU, until
-        throughput stops growing).
+        K, training runs side by side. On CPUs a few (``deap-nos search`` uses 4: more
+        slots share the same cores, benchmarks/RESULTS.md); on a GPU more, until
+        throughput stops growing (the command uses 16).
     map_batch : int, optional
         Genomes per ``map`` call that the algorithms hand over (``map.workers``);
         default 2·slots, so a batch keeps every slot busy past its first genomes' sweeps.

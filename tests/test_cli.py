@@ -139,14 +139,27 @@ def test_search_picks_the_population_evaluator_where_it_applies():
     def evaluator(*argv):
         return make_evaluator(build_parser().parse_args(["search", *argv]))
 
-    default = evaluator("--preset", "default", "--slots", "4")
-    assert isinstance(default, PopulationEvaluator) and default.slots == 4
+    default = evaluator("--preset", "default", "--slots", "3")
+    assert isinstance(default, PopulationEvaluator) and default.slots == 3
+    from deap_nos.cli.common import default_slots
+    assert evaluator("--preset", "default").slots == default_slots()
+
     single = evaluator("--preset", "default", "--evaluator", "single")
     assert type(single).__name__ == "SurrogateEvaluator"
     assert type(evaluator("--preset", "cheap")).__name__ == "DigitsEvaluator"
     assert type(evaluator("--preset", "authors")).__name__ == "SurrogateEvaluator"
     with pytest.raises(NOSError, match="--evaluator single"):
         evaluator("--preset", "authors", "--evaluator", "population")
+
+
+def test_default_slots_follow_the_device(monkeypatch):
+    from deap_nos import parallel
+    from deap_nos.cli.common import default_slots
+
+    monkeypatch.setattr(parallel, "detect_gpus", lambda: [])
+    assert default_slots() == 4
+    monkeypatch.setattr(parallel, "detect_gpus", lambda: ["0"])
+    assert default_slots() == 16
 
 
 @pytest.mark.slow

@@ -59,8 +59,9 @@ def build_parser():
                         help="population: train many genomes side by side in one compiled "
                         "program (default for the ConvNet presets); single: one genome "
                         "per worker process at a time")
-    search.add_argument("--slots", type=_positive, default=16,
-                        help="training runs side by side (--evaluator population; default 16)")
+    search.add_argument("--slots", type=_positive, default=None,
+                        help="training runs side by side (--evaluator population; default "
+                        "4 on CPUs, where more slots only share the same cores, 16 per GPU)")
     search.add_argument("--top", type=_positive, default=5, help="hall-of-fame size")
     search.add_argument("--reevaluate", type=_positive, default=3, metavar="SEEDS",
                         help="re-evaluate the hall of fame with this many seeds before "
