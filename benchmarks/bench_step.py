@@ -1,0 +1,135 @@
+"""Where a population training step goes: the genome interpreter against the ConvNet.
+
+Times, side by side in one run, one ``PopulationTrainer`` step (K slots of AdamSpace)
+three ways — the full interpreter; the interpreter's operands and decays without its
+node loop; no interpreter beyond the learning rate and momentum — and the ConvNet's
+convolution as patches + einsum (the shipped form) against ``tf.nn.conv1d`` (K=1).
+Prints milliseconds per step (best of 3 × 100 steps) and ratios to the full step.
+
+Usage::
+
+    python benchmarks/bench_step.py [--slots 1 4]
+"""
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def best_ms(run, steps=100, repeats=3):
+    run(5)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run(steps)
+        best = min(best, (time.perf_counter() - start) / steps)
+    return best * 1e3
+
+
+def _no_loop(interp):
+    """The interpreter's operands and decays, summed instead of run through the nodes."""
+    import tensorflow as tf
+
+    from deap_nos import interpreter as module
+    from deap_nos.primitives import MOMENTS
+
+    def direction(codes, g, w, state, t, t_col, B):
+        new = {}
+        for name in module._MOMENT_ORDER:
+            beta, power = MOMENTS[name]
+            new[name] = beta * state[name] + (1.0 - beta) * g ** power
+        ctx = module._Context(g, w, t_col, {m: new[m] for m in module._MOMENT_ORDER}, B)
+        values = [tf.broadcast_to(p.fn(ctx, B), tf.shape(g)) for p in interp.operands]
+        new["nodes"] = state["nodes"]
+        return tf.add_n(values) * tf.reduce_sum(interp._decays(codes, t, B)), new
+    return direction
+
+
+def _identity(codes, g, w, state, t, t_col, B):
+    new = {name: state[name] for name in state}
+    return g, new
+
+
+def interpreter_share(k):
+    import tensorflow as tf
+
+    import deap_nos as nos
+    from deap_nos.population import PopulationEvaluator
+
+    ev = PopulationEvaluator.preset("default", slots=k)
+    trainer = ev.trainer()
+    interp = trainer.interpreter
+    codes = interp.encode(nos.zoo.genome("AdamSpace"))
+
+    def fresh():
+        t = type(trainer)(trainer.net, interp, k, trainer.x.numpy(), trainer.y.numpy(),
+                          ev.batch_size)
+        for slot in range(k):
+            for name, v in t.codes.items():
+                v[slot].assign(tf.constant(codes[name], v.dtype))
+            t.lr[slot].assign(1e-3)
+        return t
+
+    rows = [("full step", best_ms(fresh().run))]
+    full = interp._direction
+    interp._direction = _no_loop(interp)
+    rows.append(("no node loop (operands + decays kept)", best_ms(fresh().run)))
+    interp._direction = _identity
+    rows.append(("no interpreter (lr and momentum only)", best_ms(fresh().run)))
+    interp._direction = full
+    return rows
+
+
+def convolution_forms():
+    import numpy as np
+    import tensorflow as tf
+
+    from deap_nos.batched import BatchedConvNet
+
+    net = BatchedConvNet(16, (40, 1), 10)
+    w0, s0 = net.init(0)
+    w = tf.Variable(np.asarray(w0, np.float32)[None])
+    stats = tf.constant(np.asarray(s0, np.float32)[None])
+    x = tf.random.normal([1, 256, 40, 1])
+    y = tf.random.uniform([1, 256], 0, 10, tf.int32)
+    seed = tf.zeros([1, 2], tf.int64)
+
+    def step():
+        with tf.GradientTape() as tape:
+            probs, _ = net.forward(w, stats, x, True, seed)
+            loss = tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(y, probs))
+        w.assign_sub(1e-3 * tape.gradient(loss, w))
+
+    def timed(jit):
+        f = tf.function(step, jit_compile=jit)
+        return best_ms(lambda n: [f() for _ in range(n)])
+
+    rows = [("patches + einsum, XLA (shipped)", timed(True))]
+    einsum = net._conv
+    net._conv = lambda h, kernel, stride, shared: tf.nn.conv1d(
+        h if shared else h[0], kernel[0], stride, "SAME")[None]
+    rows += [("tf.nn.conv1d, XLA", timed(True)), ("tf.nn.conv1d, no XLA", timed(False))]
+    net._conv = einsum
+    rows.append(("patches + einsum, no XLA", timed(False)))
+    return rows
+
+
+def table(title, rows):
+    print(f"\n{title}\n| variant | ms/step | × first |\n|---|---|---|")
+    for name, ms in rows:
+        print(f"| {name} | {ms:.2f} | {ms / rows[0][1]:.2f} |")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--slots", type=int, nargs="+", default=[1, 4])
+    args = parser.parse_args(argv)
+    for k in args.slots:
+        table(f"PopulationTrainer step, default preset, K={k}", interpreter_share(k))
+    table("ConvNet(16) training step, batch 256, one run", convolution_forms())
+
+
+if __name__ == "__main__":
+    main()
