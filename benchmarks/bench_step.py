@@ -32,16 +32,8 @@ def _no_loop(interp):
     """The interpreter's operands and decays, summed instead of run through the nodes."""
     import tensorflow as tf
 
-    from deap_nos import interpreter as module
-    from deap_nos.primitives import MOMENTS
-
     def direction(codes, g, w, state, t, t_col, B):
-        new = {}
-        for name in module._MOMENT_ORDER:
-            beta, power = MOMENTS[name]
-            new[name] = beta * state[name] + (1.0 - beta) * g ** power
-        ctx = module._Context(g, w, t_col, {m: new[m] for m in module._MOMENT_ORDER}, B)
-        values = [tf.broadcast_to(p.fn(ctx, B), tf.shape(g)) for p in interp.operands]
+        values, new = interp._operands(g, w, state, t_col, B)
         new["nodes"] = state["nodes"]
         return tf.add_n(values) * tf.reduce_sum(interp._decays(codes, t, B)), new
     return direction

@@ -253,13 +253,7 @@ class Interpreter:
         """The graph output ``u`` of every run, and the new averages and node states."""
         import tensorflow as tf
 
-        new = {}
-        for name in _MOMENT_ORDER:
-            beta, power = MOMENTS[name]
-            gp = g if power == 1 else g * g if power == 2 else g * g * g
-            new[name] = beta * state[name] + (1.0 - beta) * gp
-        ctx = _Context(g, w, t_col, {m: new[m] for m in _MOMENT_ORDER}, B)
-        values = [tf.broadcast_to(p.fn(ctx, B), tf.shape(g)) for p in self.operands]
+        values, new = self._operands(g, w, state, t_col, B)
         decays = self._decays(codes, t, B)                        # [K, N, 2]
         inputs = tf.cast(codes["inputs"], tf.int32)
         op = tf.cast(codes["op"], tf.int32)
@@ -288,6 +282,19 @@ class Interpreter:
                                         (tf.constant(0), table, state["nodes"]))
         new["nodes"] = nodes
         return table[:, -1], new
+
+    def _operands(self, g, w, state, t_col, B):
+        """Every operand of the space for every run (``[K, P]`` each), after updating the
+        moment averages; returns ``(values, new)`` with the new averages in ``new``."""
+        import tensorflow as tf
+
+        new = {}
+        for name in _MOMENT_ORDER:
+            beta, power = MOMENTS[name]
+            gp = g if power == 1 else g * g if power == 2 else g * g * g
+            new[name] = beta * state[name] + (1.0 - beta) * gp
+        ctx = _Context(g, w, t_col, {m: new[m] for m in _MOMENT_ORDER}, B)
+        return [tf.broadcast_to(p.fn(ctx, B), tf.shape(g)) for p in self.operands], new
 
     def _apply_op(self, op, x, y, n, t, B):
         """Operation number ``op`` of the space on one run's ``(x, y)``: (out, new node state)."""

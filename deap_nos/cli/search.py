@@ -14,6 +14,7 @@ import sys
 import time
 
 from ..errors import NOSError
+from ..parallel import close_map
 from .common import _check_data, _evaluator_settings, _stderr, make_evaluator
 from .report import write_report
 
@@ -35,7 +36,7 @@ def cmd_search(args):
         _write_settings(run_dir, args, evaluator, stored)
         return _run_search(args, run_dir, stored, toolbox, space, evaluator)
     except KeyboardInterrupt:
-        _stop_map(toolbox)
+        close_map(getattr(toolbox, "map", None), now=True)   # kill the workers now
         print(f"\ndeap-nos: stopped. {run_dir} holds the run up to its last checkpoint; "
               f"continue it with:\n  deap-nos search --resume {run_dir}", file=sys.stderr)
         raise
@@ -91,7 +92,7 @@ def _run_search(args, run_dir, stored, toolbox, space, evaluator):
     baseline = _evaluate_baseline(toolbox, space, run_dir)
     best = _reevaluate(hof, evaluator, toolbox, args)
     elapsed = time.perf_counter() - started
-    _close_map(toolbox)
+    close_map(toolbox.map)
     report = write_report(run_dir, best, baseline, logbook, args, elapsed)
     print(report)
     if args.verdict and args.preset != "cheap":
@@ -130,17 +131,6 @@ def _evaluate_baseline(toolbox, space, run_dir):
     adam.info = getattr(result, "info", {})
     checkpoint.save(path, adam)
     return adam
-
-
-def _stop_map(toolbox):
-    """Kill a process pool's workers at once (an interrupted search)."""
-    from ..parallel import close_map
-    close_map(getattr(toolbox, "map", None), now=True)
-
-
-def _close_map(toolbox):
-    from ..parallel import close_map
-    close_map(toolbox.map)
 
 
 def _resumed(args):
