@@ -12,6 +12,7 @@ Usage::
 
     python benchmarks/bench_population.py [--preset default] [--genomes N]
         [--single 6] [--slots 1 4 16 64] [--steps 600 --sweep-steps 40]
+        [--processes 2]
 """
 import argparse
 import os
@@ -96,6 +97,27 @@ def time_population(preset, gs, slots, overrides):
     return len(gs) / wall, compile_s, achieved, busy, results
 
 
+def time_processes(preset, gs, workers, overrides, population):
+    """Evaluations/s of ``workers`` processes (ProcessMap, the cores shared out), each
+    evaluating one genome at a time: the single path, or a one-slot population
+    evaluator (the command's CPU default). Every worker is warmed up first on genomes
+    not timed, so the one-off compile per process is left out as for the others."""
+    from deap_nos.evaluator import SurrogateEvaluator
+    from deap_nos.parallel import ProcessMap
+    from deap_nos.population import PopulationEvaluator
+
+    ev = PopulationEvaluator.preset(preset, slots=1, **overrides) if population \
+        else SurrogateEvaluator.preset(preset, **overrides)
+    # spawned: this process has run TensorFlow already, and a fork would inherit its
+    # thread pools mid-use
+    with ProcessMap(workers, gpus=None, start_method="spawn") as mapper:
+        mapper(ev, zoo_genomes(2 * workers))
+        start = time.perf_counter()
+        results = mapper(ev, gs)
+        wall = time.perf_counter() - start
+    return len(gs) / wall, mapper.threads, results
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="default")
@@ -106,6 +128,9 @@ def main(argv=None):
     parser.add_argument("--slots", type=int, nargs="+", default=[1, 4, 16, 64])
     parser.add_argument("--steps", type=int, help="override the preset's steps")
     parser.add_argument("--sweep-steps", type=int, help="override the preset's sweep steps")
+    parser.add_argument("--processes", type=int, default=0,
+                        help="also time this many worker processes, single path against "
+                        "one-slot population evaluators, on the same genomes as K's first")
     parser.add_argument("--zoo", action="store_true",
                         help="zoo genomes (all train to the end) instead of random ones")
     args = parser.parse_args(argv)
@@ -132,6 +157,15 @@ def main(argv=None):
         print(f"| PopulationEvaluator K={k} ({n} genomes: {stages(results)}) | {rate:.3f} | "
               f"{rate / single:.1f} | {compile_s:.1f} | {achieved / 1e9:.1f} | "
               f"{achieved / peak:.1%} | {busy:.0%} |", flush=True)
+    if args.processes:
+        n = args.genomes or max(16, 2 * args.slots[0])
+        for population in (False, True):
+            rate, threads, results = time_processes(args.preset, gs[:n], args.processes,
+                                                    overrides, population)
+            name = "PopulationEvaluator K=1" if population else "SurrogateEvaluator"
+            print(f"| {name} × {args.processes} processes × {threads} threads ({n} genomes: "
+                  f"{stages(results)}) | {rate:.3f} | {rate / single:.1f} | – | – | – | – |",
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ from . import quiet
 from .evaluation import Evaluation
 
 __all__ = ["ProcessMap", "close_map", "dask_map", "DaskMap", "WorkerLostError", "detect_gpus",
-           "worker_index"]
+           "worker_index", "threads_per_worker", "usable_cpus"]
 
 
 class WorkerLostError(RuntimeError):
@@ -65,7 +65,7 @@ def worker_index():
     return _WORKER["index"]
 
 
-def _init_worker(counter, slots, gpus, initializer, initargs):
+def _init_worker(counter, slots, gpus, threads, initializer, initargs):
     # Ctrl-C reaches the whole process group: the parent stops the run and
     # terminates the workers; a worker catching it would only lose its item
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -76,6 +76,11 @@ def _init_worker(counter, slots, gpus, initializer, initargs):
     _WORKER.update(index=index, slots=slots)
     if gpus:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpus[index % len(gpus)])
+    if threads:
+        # read when TensorFlow creates its runtime, the worker's first op (XLA's CPU
+        # thread pool included): workers share the cores instead of each taking all
+        for name in _THREAD_VARIABLES:
+            os.environ[name] = str(threads)
     if initializer is not None:
         dill.loads(initializer)(*initargs)
 
@@ -91,6 +96,27 @@ def _call(item, digest, func_bytes, args_bytes):
 
 
 # -------------------------------------------------------------------- parent side
+#: TensorFlow's thread-pool sizes, and the BLAS/OpenMP ones numpy and oneDNN read.
+_THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
+
+
+def usable_cpus():
+    """CPU cores this process may run on (its affinity mask; ``os.cpu_count()`` where
+    there is none): a container's share, not the host's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def threads_per_worker(workers, gpus=()):
+    """TensorFlow threads for each of ``workers`` processes sharing this machine's cores:
+    their even share, at least 1; None (TensorFlow's own choice) for GPU workers."""
+    if gpus:
+        return None
+    return max(1, usable_cpus() // max(1, int(workers)))
+
+
 def nvidia_smi_gpus():
     """The ``GPU i: NAME (UUID: ...)`` lines of ``nvidia-smi -L``; [] without one."""
     if shutil.which("nvidia-smi") is None:
@@ -132,13 +158,19 @@ class ProcessMap:
     :param gpus: GPU ids to share out, worker *i* getting ``gpus[i % len(gpus)]`` in
         ``CUDA_VISIBLE_DEVICES``; ``"auto"`` uses :func:`detect_gpus`, ``None`` or
         ``[]`` leaves the environment alone.
+    :param threads: TensorFlow threads per worker (``TF_NUM_INTRAOP_THREADS`` and
+        ``TF_NUM_INTEROP_THREADS``, set before the worker's runtime starts). ``"auto"``
+        (default): the usable cores divided among the workers, so two workers on two
+        cores run one thread each instead of four on two (1.5x the training steps per
+        second of one two-thread process, benchmarks/RESULTS.md); TensorFlow's own
+        choice for GPU workers. ``None`` leaves the environment alone.
     :param initializer, initargs: Called in every worker after the GPU is set.
 
     Calls return a list, in order, like ``list(map(func, *iterables))``.
     """
 
     def __init__(self, workers=None, retries=2, on_lost="fail", start_method=None,
-                 gpus="auto", initializer=None, initargs=()):
+                 gpus="auto", threads="auto", initializer=None, initargs=()):
         if on_lost not in ("fail", "raise"):
             from .errors import NOSError
             raise NOSError(f"on_lost must be 'fail' or 'raise', got {on_lost!r}")
@@ -147,6 +179,8 @@ class ProcessMap:
         methods = multiprocess.get_all_start_methods()
         self.start_method = start_method or ("fork" if "fork" in methods else "spawn")
         self.gpus = detect_gpus() if gpus == "auto" else list(gpus or [])
+        self.threads = threads_per_worker(self.workers, self.gpus) if threads == "auto" \
+            else (int(threads) if threads else None)
         self._initializer = dill.dumps(initializer) if initializer else None
         self._initargs = tuple(initargs)
         self._executor = self._slots = None
@@ -160,8 +194,8 @@ class ProcessMap:
             self._slots = ctx.Array("l", [-1] * self.workers, lock=False)
             self._executor = ProcessPoolExecutor(
                 self.workers, mp_context=ctx, initializer=_init_worker,
-                initargs=(counter, self._slots, self.gpus, self._initializer,
-                          self._initargs))
+                initargs=(counter, self._slots, self.gpus, self.threads,
+                          self._initializer, self._initargs))
         return self._executor
 
     def _reset(self):

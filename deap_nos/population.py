@@ -151,9 +151,13 @@ class PopulationEvaluator(SurrogateEvaluator):
         the 1-D ConvNet; ``"quick"``, ``"paper"``, ...). ``augment`` and
         ``optimizer_factory`` are not supported here (use the single path).
     slots : int
-        K, training runs side by side. On CPUs a few (``deap-nos search`` uses 4: more
-        slots share the same cores, benchmarks/RESULTS.md); on a GPU more, until
-        throughput stops growing (the command uses 16).
+        K, training runs side by side. On a GPU many, until throughput stops growing
+        (the command uses 16). On CPUs 1, with one process per core or two
+        (``toolbox.register("map", ProcessMap(workers))``, which shares the cores out
+        among its workers): a step of K runs costs K steps of arithmetic there, and two
+        one-slot, one-thread processes on 2 cores train 1.5x the steps per second of
+        one two-thread process with 4 slots (benchmarks/RESULTS.md). ``deap-nos
+        search`` does this by default.
     map_batch : int, optional
         Genomes per ``map`` call that the algorithms hand over (``map.workers``);
         default 2·slots, so a batch keeps every slot busy past its first genomes' sweeps.

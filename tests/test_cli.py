@@ -157,9 +157,34 @@ def test_default_slots_follow_the_device(monkeypatch):
     from deap_nos.cli.common import default_slots
 
     monkeypatch.setattr(parallel, "detect_gpus", lambda: [])
-    assert default_slots() == 4
+    assert default_slots() == 1
     monkeypatch.setattr(parallel, "detect_gpus", lambda: ["0"])
     assert default_slots() == 16
+
+
+def test_cpu_default_spreads_genomes_over_worker_processes(monkeypatch):
+    """On CPUs each of --workers processes trains one run at a time on its share of the
+    cores; with --slots > 1 one process trains each map call's genomes side by side."""
+    from deap_nos import parallel
+    from deap_nos.cli import build_parser
+    from deap_nos.cli.search import _search_toolbox
+    from deap_nos.population import PopulationEvaluator
+
+    monkeypatch.setattr(parallel, "detect_gpus", lambda: [])
+    monkeypatch.setattr(parallel, "usable_cpus", lambda: 8)
+
+    def toolbox(*argv):
+        return _search_toolbox(build_parser().parse_args(["search", "--preset", "default",
+                                                          *argv]))[0]
+
+    spread = toolbox("--workers", "2")
+    pool = spread.map.func
+    assert isinstance(pool, parallel.ProcessMap) and pool.workers == 2 and pool.threads == 4
+    assert isinstance(spread.evaluate.func, PopulationEvaluator)
+    assert spread.evaluate.func.slots == 1
+    together = toolbox("--workers", "2", "--slots", "4")
+    assert type(together.map.func).__name__ == "_BatchMap"
+    assert together.map.func.evaluator.slots == 4
 
 
 @pytest.mark.slow

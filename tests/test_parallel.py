@@ -122,6 +122,23 @@ def test_initializer():
         assert mapper(get_env, ["DEAP_NOS_TEST"]) == ["yes"]
 
 
+def test_workers_share_the_cores(monkeypatch):
+    """Two workers on 4 cores get 2 TensorFlow threads each; GPU workers keep
+    TensorFlow's choice; ``threads=None`` leaves the environment alone."""
+    from deap_nos import parallel
+
+    monkeypatch.setattr(parallel, "usable_cpus", lambda: 4)
+    with ProcessMap(2, gpus=None) as mapper:
+        assert mapper.threads == 2
+        assert set(mapper(get_env, ["TF_NUM_INTRAOP_THREADS"] * 4)) == {"2"}
+        assert set(mapper(get_env, ["TF_NUM_INTEROP_THREADS"] * 4)) == {"2"}
+    assert ProcessMap(8, gpus=None).threads == 1
+    assert ProcessMap(2, gpus=["0"]).threads is None
+    monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
+    with ProcessMap(1, gpus=None, threads=None) as mapper:
+        assert mapper(get_env, ["TF_NUM_INTRAOP_THREADS"]) == [None]
+
+
 def test_dask_map_same_run():
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,

@@ -78,11 +78,20 @@ def make_evaluator(args, space=None, optimizer_factory=None):
 
 
 def default_slots():
-    """K of the population evaluator: 4 on CPUs (bench_population.py on 2 cores: K=4
-    3.2x the single path, K=16 2.7x: more slots only share the same cores), 16 with a
-    GPU (more runs fill it)."""
+    """K of the population evaluator: 16 with a GPU (more runs fill it); 1 on CPUs, where
+    ``--workers`` processes each train one run at a time on their share of the cores
+    (bench_population.py on 2 cores: 2 processes x 1 slot x 1 thread train 1.5x the
+    steps per second of 1 process x 4 slots x 2 threads; more slots only share the
+    same cores)."""
     from ..parallel import detect_gpus
-    return 16 if detect_gpus() else 4
+    return 16 if detect_gpus() else 1
+
+
+def batches_in_process(evaluator):
+    """True for a population evaluator with several slots: ``toolbox.map`` is then its
+    own ``map``, one process training each call's genomes side by side. With one slot
+    the command hands genomes to ``--workers`` processes instead, one at a time."""
+    return hasattr(evaluator, "map") and getattr(evaluator, "slots", 1) > 1
 
 
 def _population(args):

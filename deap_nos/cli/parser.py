@@ -61,7 +61,8 @@ def build_parser():
                         "per worker process at a time")
     search.add_argument("--slots", type=_positive, default=None,
                         help="training runs side by side (--evaluator population; default "
-                        "4 on CPUs, where more slots only share the same cores, 16 per GPU)")
+                        "16 per GPU; 1 on CPUs, where each of --workers processes trains one "
+                        "run at a time on its share of the cores)")
     search.add_argument("--top", type=_positive, default=5, help="hall-of-fame size")
     search.add_argument("--reevaluate", type=_positive, default=3, metavar="SEEDS",
                         help="re-evaluate the hall of fame with this many seeds before "

@@ -15,7 +15,8 @@ import time
 
 from ..errors import NOSError
 from ..parallel import close_map
-from .common import _check_data, _evaluator_settings, _stderr, make_evaluator
+from .common import (_check_data, _evaluator_settings, _stderr, batches_in_process,
+                     make_evaluator)
 from .report import write_report
 
 ADAM = "div(v_hat, sqrt_abs(s_hat))"
@@ -52,7 +53,7 @@ def _search_toolbox(args):
     np.random.seed(args.seed)
     space = SearchSpace.default(n_hidden=args.hidden)
     evaluator = make_evaluator(args, space)
-    batched = hasattr(evaluator, "map") and hasattr(evaluator, "slots")
+    batched = batches_in_process(evaluator)
     toolbox = make_toolbox(space, evaluator, 1 if batched else args.workers)
     if batched:     # the population evaluator trains each map call's genomes together
         toolbox.register("map", evaluator.map)
@@ -74,7 +75,8 @@ def _run_search(args, run_dir, stored, toolbox, space, evaluator):
     # loses at most the trainings in flight
     common = dict(stats=stats, halloffame=hof, verbose=not args.quiet,
                   checkpoint=run_dir, resume=args.resume,
-                  checkpoint_every=getattr(evaluator, "map_batch", 2 * args.workers))
+                  checkpoint_every=evaluator.map_batch if batches_in_process(evaluator)
+                  else 2 * args.workers)
     if args.algorithm == "particle":
         population = algorithms.initial_population(
             toolbox, args.particles, factor=args.factor, checkpoint=run_dir,
