@@ -287,12 +287,13 @@ def close_map(mapper, now=False):
     ``toolbox.register("map", pool)`` stores a :func:`functools.partial` of ``pool``,
     which hides its methods (``toolbox.map.close`` does not exist), so this looks
     through the wrapper. ``now=True`` kills the workers at once (an interrupted run);
-    otherwise they finish and exit. Any other ``map`` (the built-in, a Dask map, a
-    population evaluator's) is left alone. Call it at the end of a run: a pool left
+    otherwise they finish and exit; a population evaluator's ``map_over(pool)`` stops
+    its pool. Any other ``map`` (the built-in, a Dask map) is left alone. Call it at the end of a run: a pool left
     open is shut down by the interpreter's exit hooks instead, racing its own thread.
     """
     target = getattr(mapper, "func", mapper) if isinstance(mapper, functools.partial) \
         else mapper
+    target = getattr(target, "pool", None) or target    # a population evaluator's map
     stop = getattr(target, "terminate" if now else "close", None)
     if isinstance(target, ProcessMap) and callable(stop):
         stop()

@@ -34,6 +34,7 @@ import time
 
 import numpy as np
 
+from .batchmap import BatchMap
 from .errors import NOSError
 from .evaluation import Evaluation, genome_seed
 from .evaluator import SurrogateEvaluator
@@ -116,31 +117,6 @@ class _Job:
         return self.result is not None
 
 
-class _BatchMap:
-    """``evaluator.map``: a DEAP ``map`` that trains a batch of genomes together.
-
-    ``workers`` is how many genomes the algorithms hand over per call. Any other
-    function is mapped one item at a time, like the built-in ``map``.
-    """
-
-    def __init__(self, evaluator):
-        self.evaluator = evaluator
-        # A plain attribute, not a property: DEAP's toolbox.register copies the
-        # instance __dict__ onto its partial, so toolbox.map.workers stays readable.
-        self.workers = evaluator.map_batch
-
-    def __call__(self, func, iterable):
-        items = list(iterable)
-        target = func
-        for _ in range(8):   # the evaluator, or a copy of it (reevaluate), maybe wrapped
-            if isinstance(target, PopulationEvaluator):
-                return target.evaluate_many(items)
-            target = getattr(target, "evaluate", None) or getattr(target, "func", None)
-            if target is None:
-                break
-        return [func(item) for item in items]
-
-
 class PopulationEvaluator(SurrogateEvaluator):
     """:class:`~deap_nos.evaluator.SurrogateEvaluator`'s protocol, K runs at a time.
 
@@ -187,7 +163,13 @@ class PopulationEvaluator(SurrogateEvaluator):
     @property
     def map(self):
         """A ``map`` for ``toolbox.register("map", ev.map)`` that evaluates in batches."""
-        return _BatchMap(self)
+        return BatchMap(self)
+
+    def map_over(self, pool):
+        """A ``map`` that shares each call's genomes among ``pool``'s processes
+        (a :class:`~deap_nos.parallel.ProcessMap`; one per GPU where there are several),
+        ``map_batch`` genomes at a time, each process training its share side by side."""
+        return BatchMap(self, pool)
 
     # ------------------------------------------------------------------ machinery
     def trainer(self):

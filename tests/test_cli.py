@@ -182,9 +182,16 @@ def test_cpu_default_spreads_genomes_over_worker_processes(monkeypatch):
     assert isinstance(pool, parallel.ProcessMap) and pool.workers == 2 and pool.threads == 4
     assert isinstance(spread.evaluate.func, PopulationEvaluator)
     assert spread.evaluate.func.slots == 1
+    alone = toolbox("--workers", "1", "--slots", "4")
+    assert type(alone.map.func).__name__ == "BatchMap" and alone.map.func.pool is None
+    assert alone.map.func.evaluator.slots == 4
     together = toolbox("--workers", "2", "--slots", "4")
-    assert type(together.map.func).__name__ == "_BatchMap"
-    assert together.map.func.evaluator.slots == 4
+    assert together.map.func.pool.workers == 2 and together.map.workers == 2 * 2 * 8
+    monkeypatch.setattr(parallel, "detect_gpus", lambda: ["0", "1", "2"])
+    per_gpu = toolbox("--workers", "2", "--slots", "4").map.func.pool
+    assert per_gpu.workers == 3 and per_gpu.gpus == ["0", "1", "2"] and per_gpu.threads is None
+    monkeypatch.setattr(parallel, "detect_gpus", lambda: ["0"])
+    assert toolbox("--workers", "2").map.func.pool is None       # one GPU: in-process
 
 
 @pytest.mark.slow

@@ -169,3 +169,27 @@ def test_memory_stays_flat_over_a_thousand_evaluations():
     assert sum(stages.values()) == 1000 and stages.get("done", 0) > 100, stages
     assert max(resident[2:]) - resident[1] < 40, resident
     assert ev.trainer()._run.experimental_get_tracing_count() == 1
+
+
+def test_map_over_a_pool_equals_one_process():
+    """Two worker processes share a call's genomes in chunks and return what one process
+    returns, in order: each run's result follows from its seed, not from where it ran."""
+    from deap_nos.parallel import ProcessMap, close_map
+
+    ev = tiny()
+    genomes = [nos.zoo.genome("AdamSpace"), nos.parse("none: neg(g)"),
+               nos.parse("none: exp(recip(sub(g, g)))"), nos.zoo.genome("Opt9"),
+               nos.zoo.genome("QHM")]
+    here = ev.evaluate_many(genomes)
+    # spawned: this process has run TensorFlow, which a forked child must not inherit
+    pool = ProcessMap(2, gpus=None, threads=None, start_method="spawn")
+    mapper = ev.map_over(pool)
+    try:
+        assert mapper.workers == 2 * 2 * ev.map_batch
+        there = mapper(ev, genomes)
+        assert mapper(len, ["ab", "c"]) == [2, 1]
+    finally:
+        close_map(mapper)
+    assert pool._executor is None
+    assert [tuple(r) for r in there] == [tuple(r) for r in here]
+    assert [r.reason for r in there] == [r.reason for r in here]

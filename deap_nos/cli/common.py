@@ -87,11 +87,19 @@ def default_slots():
     return 16 if detect_gpus() else 1
 
 
-def batches_in_process(evaluator):
-    """True for a population evaluator with several slots: ``toolbox.map`` is then its
-    own ``map``, one process training each call's genomes side by side. With one slot
-    the command hands genomes to ``--workers`` processes instead, one at a time."""
-    return hasattr(evaluator, "map") and getattr(evaluator, "slots", 1) > 1
+def batched_map(evaluator, workers):
+    """The ``toolbox.map`` of a population evaluator with several slots, or None (one
+    slot, or another evaluator: ``--workers`` processes evaluate one genome at a time).
+
+    Each call's genomes are trained side by side: in this process with one GPU or none
+    and one worker, else shared among one process per GPU, or ``workers`` processes on
+    CPUs (each with its share of the cores)."""
+    if not hasattr(evaluator, "map_over") or evaluator.slots == 1:
+        return None
+    from ..parallel import ProcessMap, detect_gpus
+    gpus = detect_gpus()
+    processes = len(gpus) if gpus else workers
+    return evaluator.map_over(ProcessMap(processes)) if processes > 1 else evaluator.map
 
 
 def _population(args):

@@ -15,7 +15,7 @@ import time
 
 from ..errors import NOSError
 from ..parallel import close_map
-from .common import (_check_data, _evaluator_settings, _stderr, batches_in_process,
+from .common import (_check_data, _evaluator_settings, _stderr, batched_map,
                      make_evaluator)
 from .report import write_report
 
@@ -53,10 +53,10 @@ def _search_toolbox(args):
     np.random.seed(args.seed)
     space = SearchSpace.default(n_hidden=args.hidden)
     evaluator = make_evaluator(args, space)
-    batched = batches_in_process(evaluator)
+    batched = batched_map(evaluator, args.workers)
     toolbox = make_toolbox(space, evaluator, 1 if batched else args.workers)
     if batched:     # the population evaluator trains each map call's genomes together
-        toolbox.register("map", evaluator.map)
+        toolbox.register("map", batched)
     return toolbox, space, evaluator
 
 
@@ -75,8 +75,8 @@ def _run_search(args, run_dir, stored, toolbox, space, evaluator):
     # loses at most the trainings in flight
     common = dict(stats=stats, halloffame=hof, verbose=not args.quiet,
                   checkpoint=run_dir, resume=args.resume,
-                  checkpoint_every=evaluator.map_batch if batches_in_process(evaluator)
-                  else 2 * args.workers)
+                  checkpoint_every=toolbox.map.workers if hasattr(toolbox.map, "evaluator")
+                  else 2 * args.workers)   # a population evaluator's map: its batch
     if args.algorithm == "particle":
         population = algorithms.initial_population(
             toolbox, args.particles, factor=args.factor, checkpoint=run_dir,
