@@ -115,11 +115,14 @@ def _small(preset):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("preset, after", [("quick", 5), ("default", 4)])
-def test_sigkill_and_resume_on_the_tensorflow_presets(tmp_path, preset, after):
-    """Finding 2 for the ConvNet presets (the single path on quick, the population path
-    on default): a kill after the first evaluations, then --resume, equals straight."""
-    flags = _small(preset)
+@pytest.mark.parametrize("preset, after, extra", [
+    ("quick", 5, ()), ("default", 4, ()), ("default", 4, ("--slots", "3"))])
+def test_sigkill_and_resume_on_the_tensorflow_presets(tmp_path, preset, after, extra):
+    """Finding 2 for the ConvNet presets: the single path on quick; on default the
+    population path as the CPU default runs it (one slot in each of 2 processes) and with
+    3 slots (each map call's genomes shared among 2 processes, 3 side by side in each).
+    A kill after the first evaluations, then --resume, equals straight."""
+    flags = _small(preset) + list(extra)
     straight_dir = tmp_path / "straight"
     done = _run(straight_dir, flags)
     assert done.returncode == 0, done.stderr
