@@ -38,6 +38,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import zlib
 from concurrent.futures import ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -129,6 +130,19 @@ def nvidia_smi_gpus():
     return [line for line in out.splitlines() if line.startswith("GPU ")]
 
 
+def tensorflow_running():
+    """True when this process has started TensorFlow's runtime (run an operation), not
+    merely imported it: a process forked from it would hang on the runtime's locks."""
+    if "tensorflow" not in sys.modules:
+        return False
+    try:
+        from tensorflow.python.eager import context
+        ctx = context.context_safe()
+        return bool(ctx is not None and ctx._initialized)
+    except Exception:     # a TensorFlow without these internals: assume it runs
+        return True
+
+
 def detect_gpus():
     """GPU ids visible to this process: ``CUDA_VISIBLE_DEVICES`` or ``nvidia-smi -L``."""
     env = os.environ.get("CUDA_VISIBLE_DEVICES")
@@ -154,7 +168,9 @@ class ProcessMap:
         :class:`WorkerLostError`.
     :param start_method: ``"fork"`` (default where available: fast, and the classes
         made by ``creator.create`` are inherited) or ``"spawn"``/``"forkserver"``
-        (needed if the parent has already initialised CUDA or TensorFlow).
+        (needed if the parent has already initialised CUDA or TensorFlow: by default
+        the pool spawns when this process's TensorFlow runtime is running, as a forked
+        child of it would hang at its first operation).
     :param gpus: GPU ids to share out, worker *i* getting ``gpus[i % len(gpus)]`` in
         ``CUDA_VISIBLE_DEVICES``; ``"auto"`` uses :func:`detect_gpus`, ``None`` or
         ``[]`` leaves the environment alone.
@@ -178,6 +194,7 @@ class ProcessMap:
         self.retries, self.on_lost = int(retries), on_lost
         methods = multiprocess.get_all_start_methods()
         self.start_method = start_method or ("fork" if "fork" in methods else "spawn")
+        self._fork_by_default = start_method is None
         self.gpus = detect_gpus() if gpus == "auto" else list(gpus or [])
         self.threads = threads_per_worker(self.workers, self.gpus) if threads == "auto" \
             else (int(threads) if threads else None)
@@ -189,7 +206,10 @@ class ProcessMap:
     def _pool(self):
         if self._executor is None:
             import multiprocessing
-            ctx = multiprocessing.get_context(self.start_method)
+            method = self.start_method
+            if method == "fork" and self._fork_by_default and tensorflow_running():
+                method = "spawn"     # a forked child of a running TensorFlow hangs
+            ctx = multiprocessing.get_context(method)
             counter = ctx.Value("i", 0)
             self._slots = ctx.Array("l", [-1] * self.workers, lock=False)
             self._executor = ProcessPoolExecutor(

@@ -30,5 +30,6 @@ def make_toolbox(space, evaluate, workers=1, kinds=None):
     toolbox.register("evaluate", evaluate)
     if workers > 1:
         from .parallel import ProcessMap
-        toolbox.register("map", ProcessMap(workers))
+        # a spawned worker makes the individual class again before it unpickles one
+        toolbox.register("map", ProcessMap(workers, initializer=individual_class))
     return toolbox

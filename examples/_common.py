@@ -27,10 +27,13 @@ def particle_options(p):
 
 
 def evaluator(name, space, seed=0):
-    """The evaluator named on the command line."""
+    """The evaluator named on the command line. The ConvNet presets use the population
+    evaluator with one slot: under ``make_toolbox(..., workers)`` each worker process
+    trains one run at a time on its share of the cores, compiled once (on 2 cores 6x
+    the evaluations per second of ``SurrogateEvaluator``, benchmarks/RESULTS.md)."""
     if name == "cheap":
         return nos.DigitsEvaluator(seed=seed)
-    return nos.SurrogateEvaluator.preset(name, space=space, seed=seed)
+    return nos.PopulationEvaluator.preset(name, space=space, seed=seed, slots=1)
 
 
 def statistics():

@@ -139,6 +139,27 @@ def test_workers_share_the_cores(monkeypatch):
         assert mapper(get_env, ["TF_NUM_INTRAOP_THREADS"]) == [None]
 
 
+def tensorflow_sum(n):
+    import tensorflow as tf
+    return float(tf.reduce_sum(tf.range(n, dtype=tf.float32)))
+
+
+def test_pool_spawns_when_tensorflow_runs_here():
+    """A child forked from a running TensorFlow hangs at its first operation: the pool
+    spawns its workers instead once this process has run one."""
+    tf = pytest.importorskip("tensorflow")
+    from deap_nos.parallel import tensorflow_running
+
+    float(tf.reduce_sum(tf.ones(3)))
+    assert tensorflow_running()
+    mapper = ProcessMap(1, gpus=None)
+    try:
+        assert mapper(tensorflow_sum, [4, 5]) == [6.0, 10.0]
+        assert mapper._executor._mp_context.get_start_method() == "spawn"
+    finally:
+        mapper.terminate()
+
+
 def test_dask_map_same_run():
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
@@ -169,3 +190,23 @@ def test_close_map_looks_through_the_toolbox_partial():
     close_map(toolbox.map, now=True)
     assert pool._executor is None
     close_map(map)                      # any other map: nothing to do
+
+
+def test_spawned_workers_read_the_toolbox_individuals():
+    """make_toolbox's pool makes creator.GraphIndividual in every worker, so a spawned
+    worker (TensorFlow already running here) can unpickle the individuals it is sent."""
+    import deap_nos as nos
+
+    space = nos.SearchSpace.default()
+    toolbox = nos.make_toolbox(space, len, workers=2)
+    pool = toolbox.map.func
+    pool.start_method = "spawn"
+    try:
+        individuals = [toolbox.individual() for _ in range(3)]
+        assert toolbox.map(type_name, individuals) == ["GraphIndividual"] * 3
+    finally:
+        pool.terminate()
+
+
+def type_name(item):
+    return type(item).__name__

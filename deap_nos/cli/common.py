@@ -97,9 +97,12 @@ def batched_map(evaluator, workers):
     if not hasattr(evaluator, "map_over") or evaluator.slots == 1:
         return None
     from ..parallel import ProcessMap, detect_gpus
+    from ..toolbox import individual_class
     gpus = detect_gpus()
     processes = len(gpus) if gpus else workers
-    return evaluator.map_over(ProcessMap(processes)) if processes > 1 else evaluator.map
+    if processes == 1:
+        return evaluator.map
+    return evaluator.map_over(ProcessMap(processes, initializer=individual_class))
 
 
 def _population(args):
