@@ -20,7 +20,10 @@ by the sweep frees its slot for the next waiting run::
 DEAP's contract is kept: ``toolbox.register("evaluate", ev)`` works one genome at a
 time, and ``toolbox.register("map", ev.map)`` lets ``eaParticle``, ``eaRegularized``
 and ``initial_population`` hand a whole step to the evaluator, which trains it
-together (``ev.map.workers`` is the chunk size the algorithms use).
+together (``ev.map.workers`` is the chunk size the algorithms use);
+``ev.map_over(ProcessMap(n))`` shares each step among n processes (one per GPU). On
+CPUs, ``slots=1`` under ``make_toolbox(space, ev, workers=2)`` is the fastest form: each
+process trains one run at a time on its share of the cores (benchmarks/RESULTS.md).
 
 Differences from the single path, by design: all slots read one shared stream of
 batches (a run sees the batches from when it starts), and initial weights are drawn by
