@@ -108,9 +108,8 @@ def time_processes(preset, gs, workers, overrides, population):
 
     ev = PopulationEvaluator.preset(preset, slots=1, **overrides) if population \
         else SurrogateEvaluator.preset(preset, **overrides)
-    # spawned: this process has run TensorFlow already, and a fork would inherit its
-    # thread pools mid-use
-    with ProcessMap(workers, gpus=None, start_method="spawn") as mapper:
+    # this process has run TensorFlow already: the pool spawns its workers
+    with ProcessMap(workers, gpus=None) as mapper:
         mapper(ev, zoo_genomes(2 * workers))
         start = time.perf_counter()
         results = mapper(ev, gs)

@@ -308,8 +308,9 @@ def close_map(mapper, now=False):
     which hides its methods (``toolbox.map.close`` does not exist), so this looks
     through the wrapper. ``now=True`` kills the workers at once (an interrupted run);
     otherwise they finish and exit; a population evaluator's ``map_over(pool)`` stops
-    its pool. Any other ``map`` (the built-in, a Dask map) is left alone. Call it at the end of a run: a pool left
-    open is shut down by the interpreter's exit hooks instead, racing its own thread.
+    its pool. Any other ``map`` (the built-in, a Dask map) is left alone. Call it at
+    the end of a run: a pool left open is shut down by the interpreter's exit hooks
+    instead, racing its own thread.
     """
     target = getattr(mapper, "func", mapper) if isinstance(mapper, functools.partial) \
         else mapper

@@ -29,7 +29,13 @@ def make_toolbox(space, evaluate, workers=1, kinds=None):
     toolbox.register("mutate", mutGraph, space=space, kinds=kinds)
     toolbox.register("evaluate", evaluate)
     if workers > 1:
-        from .parallel import ProcessMap
-        # a spawned worker makes the individual class again before it unpickles one
-        toolbox.register("map", ProcessMap(workers, initializer=individual_class))
+        toolbox.register("map", process_map(workers))
     return toolbox
+
+
+def process_map(workers):
+    """A :class:`~deap_nos.parallel.ProcessMap` of ``workers`` processes for these
+    individuals: every worker makes ``creator.GraphIndividual`` first, so a spawned one
+    (TensorFlow already running in this process) can unpickle the individuals it gets."""
+    from .parallel import ProcessMap
+    return ProcessMap(workers, initializer=individual_class)

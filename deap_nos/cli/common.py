@@ -96,13 +96,11 @@ def batched_map(evaluator, workers):
     CPUs (each with its share of the cores)."""
     if not hasattr(evaluator, "map_over") or evaluator.slots == 1:
         return None
-    from ..parallel import ProcessMap, detect_gpus
-    from ..toolbox import individual_class
+    from ..parallel import detect_gpus
+    from ..toolbox import process_map
     gpus = detect_gpus()
     processes = len(gpus) if gpus else workers
-    if processes == 1:
-        return evaluator.map
-    return evaluator.map_over(ProcessMap(processes, initializer=individual_class))
+    return evaluator.map_over(process_map(processes)) if processes > 1 else evaluator.map
 
 
 def _population(args):
