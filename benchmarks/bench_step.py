@@ -3,7 +3,8 @@
 Times, side by side in one run, one ``PopulationTrainer`` step (K slots of AdamSpace)
 three ways — the full interpreter; the interpreter's operands and decays without its
 node loop; no interpreter beyond the learning rate and momentum — and the ConvNet's
-convolution as patches + einsum (the shipped form) against ``tf.nn.conv1d`` (K=1).
+convolution as patches + einsum (the shipped form) against ``tf.nn.conv1d``, and its
+swish in the shipped tanh form against ``tf.nn.silu`` (K=1).
 Prints milliseconds per step (best of 3 × 100 steps) and ratios to the full step.
 
 Usage::
@@ -78,8 +79,10 @@ def convolution_forms():
     import numpy as np
     import tensorflow as tf
 
+    from deap_nos import batched
     from deap_nos.batched import BatchedConvNet
 
+    tanh_form = batched.silu
     net = BatchedConvNet(16, (40, 1), 10)
     w0, s0 = net.init(0)
     w = tf.Variable(np.asarray(w0, np.float32)[None])
@@ -98,7 +101,10 @@ def convolution_forms():
         f = tf.function(step, jit_compile=jit)
         return best_ms(lambda n: [f() for _ in range(n)])
 
-    rows = [("patches + einsum, XLA (shipped)", timed(True))]
+    rows = [("patches + einsum, tanh-form swish, XLA (shipped)", timed(True))]
+    batched.silu = tf.nn.silu
+    rows.append(("... with tf.nn.silu (logistic) instead", timed(True)))
+    batched.silu = tanh_form
     einsum = net._conv
     net._conv = lambda h, kernel, stride, shared: tf.nn.conv1d(
         h if shared else h[0], kernel[0], stride, "SAME")[None]
