@@ -192,7 +192,7 @@ def silu(x):
     The same function as ``tf.nn.silu`` (gradients agree to ~1e-6 relative), but XLA's
     CPU backend evaluates ``tanh`` as one rational polynomial where the logistic costs
     an exponential and a division, forward and backward, on every activation: the
-    training step of ConvNet(16) at batch 256 takes ≈ 0.87× the time
+    training step of ConvNet(16) at batch 256 takes ≈ 0.8× the time
     (benchmarks/bench_step.py).
     """
     import tensorflow as tf

@@ -10,7 +10,9 @@ algorithm, and this module exists so that the algorithms do not. A session:
   twice, in a run, across a resume, or across the phases of a run folder
   (:func:`~deap_nos.screening.initial_population` then an algorithm);
 * evaluates a step's children in **one** ``toolbox.map`` call (or in chunks of
-  ``checkpoint_every`` evaluations, checkpointing after each chunk);
+  ``checkpoint_every`` evaluations, checkpointing after each chunk; a map that
+  streams, ``map.imap`` as :class:`~deap_nos.parallel.ProcessMap` has, still gets them
+  all in one call, and the chunks are committed as their results come back);
 * protects the parent's random streams: the states of ``random``/numpy are restored
   after every ``toolbox.map`` call, so a serial map, a process pool and a cache hit
   give the same run;
@@ -28,15 +30,13 @@ names are the engine's interface to the algorithm modules, not the user's.
 
 Importing this module does not import TensorFlow.
 """
-import math
 import os
 import pickle
-import time
 from collections import Counter
 
 from . import checkpoint as _ckpt
 from .errors import NOSError
-from .evaluation import Evaluation
+from .mapcall import _map_evaluate, _stream_evaluate, registered
 from .runlog import EvaluationLog, ProgressBar, log_record
 
 __all__ = ["genome_key"]
@@ -70,57 +70,6 @@ def _check_int(value, name, minimum):
 
 
 # ----------------------------------------------------------------------- evaluation
-class _Timed:
-    """Wraps an evaluator: returns an :class:`Evaluation` with ``info["time"]`` set."""
-
-    def __init__(self, evaluate):
-        self.evaluate = evaluate
-
-    def __call__(self, individual):
-        start = time.perf_counter()
-        result = self.evaluate(individual)
-        elapsed = time.perf_counter() - start
-        if not isinstance(result, (tuple, list)):
-            raise NOSError(f"evaluate must return a tuple of fitness values, got "
-                           f"{result!r}; write `return (fitness,)`")
-        info = dict(getattr(result, "info", None) or {})
-        info.setdefault("time", elapsed)
-        return Evaluation(tuple(result), info)
-
-
-def _is_number(value):
-    try:
-        return not math.isnan(float(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _sanitize(evaluation, nobj):
-    """A NaN fitness becomes a recorded failure (DEAP cannot compare NaNs)."""
-    if all(_is_number(v) for v in evaluation):
-        return evaluation
-    info = dict(getattr(evaluation, "info", None) or {})
-    return Evaluation.failure(f"non-numeric fitness {tuple(evaluation)!r}",
-                              info.get("stage", "done"), nobj=nobj,
-                              **{k: v for k, v in info.items()
-                                 if k not in ("failed", "reason", "stage")})
-
-
-def _map_evaluate(mapper, evaluate, individuals):
-    """Evaluate *individuals* in one *mapper* call; the caller's RNG states survive."""
-    if not individuals:
-        return []
-    state = _ckpt.get_rng_state()
-    try:
-        results = list(mapper(_Timed(evaluate), individuals))
-    finally:
-        _ckpt.set_rng_state(state)
-    if len(results) != len(individuals):
-        raise NOSError(f"toolbox.map returned {len(results)} results for "
-                       f"{len(individuals)} individuals")
-    return [_sanitize(r, len(ind.fitness.weights)) for r, ind in zip(results, individuals)]
-
-
 def _assign(individual, evaluation):
     individual.fitness.values = tuple(evaluation)
     try:
@@ -323,17 +272,37 @@ class _Session:
             if key not in self.cache and key not in pending:
                 pending.add(key)
                 todo.append((key, ind))
-        chunk = self.checkpoint_every or max(1, len(todo))
-        for start in range(0, len(todo), chunk):
-            self._evaluate_chunk(todo[start:start + chunk])
+        self._evaluate_missing(todo)
         for ind, key in zip(individuals, keys):
             _assign(ind, self.cache[key])
             counts["failures"] += bool(_info(ind).get("failed"))
         self.progress.update(len(individuals) - len(todo))
         return counts
 
-    def _evaluate_chunk(self, chunk):
-        results = _map_evaluate(self.mapper, self.evaluator, [ind for _, ind in chunk])
+    def _evaluate_missing(self, todo):
+        """Evaluate the ``(key, individual)`` pairs of *todo*, committing each chunk.
+
+        A mapper with ``imap`` (:class:`~deap_nos.parallel.ProcessMap`,
+        :class:`~deap_nos.parallel.DaskMap`) gets all of *todo* in one streaming call;
+        any other map gets one call per chunk.
+        """
+        chunk = self.checkpoint_every or max(1, len(todo))
+        imap = getattr(registered(self.mapper), "imap", None)
+        if callable(imap) and len(todo) > chunk:
+            results = _stream_evaluate(imap, self.evaluator, [ind for _, ind in todo], chunk)
+            try:
+                for start, batch in zip(range(0, len(todo), chunk), results):
+                    self._commit(todo[start:start + chunk], batch)
+            finally:
+                results.close()
+            return
+        for start in range(0, len(todo), chunk):
+            part = todo[start:start + chunk]
+            self._commit(part, _map_evaluate(self.mapper, self.evaluator,
+                                             [ind for _, ind in part]))
+
+    def _commit(self, chunk, results):
+        """Cache, log and checkpoint the evaluated *chunk* of ``(key, individual)``."""
         records, entries = [], []
         for (key, ind), result in zip(chunk, results):
             self.cache[key] = result

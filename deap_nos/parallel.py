@@ -1,4 +1,4 @@
-"""Parallel ``toolbox.map`` implementations: a process pool and Dask distributed.
+"""Parallel ``toolbox.map`` on one machine: a pool of worker processes.
 
 One machine::
 
@@ -14,32 +14,18 @@ the unfinished items are resubmitted; items that were running when it broke are 
 one at a time to find the culprit, which is retried ``retries`` times and then given a
 failing :class:`~deap_nos.evaluation.Evaluation` (or raises :class:`WorkerLostError`).
 
-Past one machine, the same algorithms run on a Dask cluster::
+Past one machine, the same algorithms run on a Dask cluster (:mod:`deap_nos.cluster`,
+whose ``dask_map`` and ``DaskMap`` are importable from here too). With worker
+*processes*, the classes made by ``creator.create`` must exist in the workers: create
+them in an importable module, or in the script run by every worker.
 
-    from dask.distributed import Client, LocalCluster
-    client = Client(LocalCluster(n_workers=4, threads_per_worker=1))
-    toolbox.register("map", dask_map(client))
-
-On an HPC scheduler use dask-jobqueue, one GPU and one worker process per job::
-
-    from dask_jobqueue import SLURMCluster
-    cluster = SLURMCluster(cores=8, processes=1, memory="32GB", walltime="24:00:00",
-                           job_extra_directives=["--gres=gpu:1"])
-    cluster.scale(jobs=16)
-    toolbox.register("map", dask_map(Client(cluster), gpus=None))
-
-(or ``dask.distributed.SSHCluster`` for a few machines). With worker *processes*, the
-classes made by ``creator.create`` must exist in the workers: create them in an
-importable module, or in the script run by every worker.
+Both maps stream: ``imap`` yields results in order as they come back, and the search
+engine uses it to keep every worker busy while still checkpointing every few results.
 """
-import functools
 import hashlib
 import os
-import shutil
 import signal
-import subprocess
 import sys
-import zlib
 from concurrent.futures import ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
@@ -47,6 +33,7 @@ import dill
 import multiprocess
 
 from . import quiet
+from .devices import detect_gpus, nvidia_smi_gpus  # noqa: F401 (public here too)
 from .evaluation import Evaluation
 
 __all__ = ["ProcessMap", "close_map", "dask_map", "DaskMap", "WorkerLostError", "detect_gpus",
@@ -70,6 +57,8 @@ def _init_worker(counter, slots, gpus, threads, initializer, initargs):
     # Ctrl-C reaches the whole process group: the parent stops the run and
     # terminates the workers; a worker catching it would only lose its item
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # terminate() (SIGTERM) ends a worker quietly, whatever handler a forked one inherited
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     quiet.inherit()      # a spawned worker keeps the parent's choice (a forked one has it)
     with counter.get_lock():
         index = counter.value
@@ -118,18 +107,6 @@ def threads_per_worker(workers, gpus=()):
     return max(1, usable_cpus() // max(1, int(workers)))
 
 
-def nvidia_smi_gpus():
-    """The ``GPU i: NAME (UUID: ...)`` lines of ``nvidia-smi -L``; [] without one."""
-    if shutil.which("nvidia-smi") is None:
-        return []
-    try:
-        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True,
-                             timeout=20, check=False).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    return [line for line in out.splitlines() if line.startswith("GPU ")]
-
-
 def tensorflow_running():
     """True when this process has started TensorFlow's runtime (run an operation), not
     merely imported it: a process forked from it would hang on the runtime's locks."""
@@ -141,14 +118,6 @@ def tensorflow_running():
         return bool(ctx is not None and ctx._initialized)
     except Exception:     # a TensorFlow without these internals: assume it runs
         return True
-
-
-def detect_gpus():
-    """GPU ids visible to this process: ``CUDA_VISIBLE_DEVICES`` or ``nvidia-smi -L``."""
-    env = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if env is not None:
-        return [g.strip() for g in env.split(",") if g.strip() and g.strip() != "-1"]
-    return [str(i) for i, _ in enumerate(nvidia_smi_gpus())]
 
 
 def _lost_result(args, attempts):
@@ -182,7 +151,8 @@ class ProcessMap:
         choice for GPU workers. ``None`` leaves the environment alone.
     :param initializer, initargs: Called in every worker after the GPU is set.
 
-    Calls return a list, in order, like ``list(map(func, *iterables))``.
+    Calls return a list, in order, like ``list(map(func, *iterables))``;
+    :meth:`imap` yields the same results one by one as they come back.
     """
 
     def __init__(self, workers=None, retries=2, on_lost="fail", start_method=None,
@@ -252,16 +222,56 @@ class ProcessMap:
 
     # -- map
     def __call__(self, func, *iterables):
+        return list(self.imap(func, *iterables))
+
+    def imap(self, func, *iterables):
+        """Yield ``func``'s results in order, each as soon as it and those before it are
+        back.
+
+        Every item is queued at once, so a worker that finishes takes the next item
+        while a slow neighbour is still running: a caller that consumes results as
+        they come (the search engine checkpoints every few) never leaves a worker
+        idle at a chunk boundary. Closing the generator early (or Ctrl-C) stops the
+        workers.
+        """
         items = list(zip(*iterables))
         func_bytes = dill.dumps(func)
         job = (hashlib.sha1(func_bytes).hexdigest(), func_bytes,
                [dill.dumps(args) for args in items])
         results, pending = [None] * len(items), set(range(len(items)))
+        pool = self._pool()
+        futures = [pool.submit(_call, i, job[0], func_bytes, job[2][i])
+                   for i in range(len(items))]
+        yielded = 0
+        try:
+            for i, future in enumerate(futures):
+                try:
+                    results[i] = dill.loads(future.result())
+                except BrokenProcessPool:
+                    break
+                pending.discard(i)
+                yielded += 1
+                yield results[i]
+        except BaseException:      # Ctrl-C, or the caller closed the stream early
+            if pending:
+                self.terminate()   # stop the items no one will read
+            raise
+        if not pending:
+            return
+        # a worker died: keep what came back, re-run the rest and isolate the culprit
+        for i in sorted(pending):
+            if futures[i].done() and futures[i].exception() is None:
+                results[i] = dill.loads(futures[i].result())
+                pending.discard(i)
+        running = sorted({s for s in (self._slots or []) if s >= 0 and s in pending})
+        self._reset()
+        for item in running or sorted(pending)[:self.workers]:
+            self._isolate(item, items, job, results, pending)
         while pending:
             suspects = self._run(sorted(pending), job, results, pending)
             for item in suspects:
                 self._isolate(item, items, job, results, pending)
-        return results
+        yield from results[yielded:]
 
     def _run(self, indices, job, results, pending):
         """Run *indices*; return the items that were running if the pool broke."""
@@ -312,67 +322,14 @@ def close_map(mapper, now=False):
     the end of a run: a pool left open is shut down by the interpreter's exit hooks
     instead, racing its own thread.
     """
-    target = getattr(mapper, "func", mapper) if isinstance(mapper, functools.partial) \
-        else mapper
+    from .engine import registered
+
+    target = registered(mapper)
     target = getattr(target, "pool", None) or target    # a population evaluator's map
     stop = getattr(target, "terminate" if now else "close", None)
     if isinstance(target, ProcessMap) and callable(stop):
         stop()
 
 
-# -------------------------------------------------------------------------- dask
-class DaskMap:
-    """A ``map`` over a Dask distributed ``Client`` (see :func:`dask_map`)."""
-
-    def __init__(self, client, retries=2):
-        self.client, self.retries = client, retries
-
-    @property
-    def workers(self):
-        """Number of workers now connected (the default batch of eaRegularized)."""
-        return len(self.client.scheduler_info()["workers"])
-
-    def __call__(self, func, *iterables):
-        futures = self.client.map(func, *iterables, pure=False, retries=self.retries)
-        return self.client.gather(futures)
-
-
-def _gpu_plugin(gpus):
-    from distributed.diagnostics.plugin import WorkerPlugin
-
-    class GPUPerWorker(WorkerPlugin):
-        """Sets ``CUDA_VISIBLE_DEVICES`` from the worker's name or start order."""
-        idempotent = True
-        name = "deap_nos-gpu-per-worker"
-
-        def __init__(self, gpus):
-            self.gpus = list(gpus)
-
-        def setup(self, worker):
-            try:
-                index = int(worker.name)
-            except (TypeError, ValueError):
-                index = zlib.crc32(str(worker.name).encode())
-            os.environ["CUDA_VISIBLE_DEVICES"] = str(self.gpus[index % len(self.gpus)])
-
-        def __reduce__(self):
-            return (_gpu_plugin, (self.gpus,))
-
-    return GPUPerWorker(gpus)
-
-
-def dask_map(client, retries=2, gpus="auto"):
-    """A ``toolbox.map`` running each item as a task on the Dask ``client``.
-
-    :param client: A ``dask.distributed.Client`` (``LocalCluster``, dask-jobqueue,
-        ``SSHCluster``...). Tasks run with ``pure=False``; a task whose worker dies is
-        rescheduled by Dask, up to ``retries`` times.
-    :param gpus: GPU ids shared out one per worker (by worker name when it is an
-        integer, as in ``LocalCluster``); ``"auto"`` uses :func:`detect_gpus` on this
-        machine, ``None`` leaves the workers' environment alone (one GPU per job
-        under dask-jobqueue). Set before the worker imports TensorFlow.
-    """
-    gpus = detect_gpus() if gpus == "auto" else list(gpus or [])
-    if gpus:
-        client.register_plugin(_gpu_plugin(gpus))
-    return DaskMap(client, retries)
+# Dask lives in its own module; these names keep working from here.
+from .cluster import DaskMap, dask_map  # noqa: E402,F401

@@ -32,6 +32,7 @@ different draw of the same noise, not the same number. Augmentation and custom
 optimizer factories are the single path's only.
 """
 import collections
+import copy
 import random
 import time
 
@@ -162,6 +163,17 @@ class PopulationEvaluator(SurrogateEvaluator):
         return (f"PopulationEvaluator(preset={self.preset_name!r}, slots={self.slots}, "
                 f"data={self.data!r}, base={self.base}, steps={self.steps}, "
                 f"sweep_steps={self.sweep_steps}, repeats={self.repeats}, seed={self.seed})")
+
+    def with_slots(self, slots):
+        """A copy with K = *slots* (the default ``map_batch`` follows), sharing this
+        one's loaded data but not its compiled trainer."""
+        twin = copy.copy(self)
+        twin.slots = int(slots)
+        if self.map_batch == 2 * self.slots:
+            twin.map_batch = 2 * twin.slots
+        twin._cache = {key: value for key, value in self._cache.items()
+                       if key in ("dataset", "tensors")}
+        return twin
 
     @property
     def map(self):

@@ -83,6 +83,22 @@ class Counting:
         return self.evaluate(ind)
 
 
+class StreamingMap:
+    """A serial map with ``imap``, as :class:`ProcessMap` streams; records call sizes."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, func, *iterables):
+        return list(self.imap(func, *iterables))
+
+    def imap(self, func, *iterables):
+        items = list(zip(*iterables))
+        self.calls.append(len(items))
+        for args in items:
+            yield func(*args)
+
+
 # ----------------------------------------------------------------------- genome_key
 def test_genome_key_list_and_fingerprint():
     assert genome_key(creator.ToyIndividual([1, 2])) == "[1, 2]"
@@ -400,13 +416,17 @@ def committed_cache(run):
     return ckpt.read_cache(run, ckpt.load(run / name)["cache_offset"])
 
 
+@pytest.mark.parametrize("mapper", [map, StreamingMap], ids=["map", "streaming"])
 @pytest.mark.parametrize("after", [0, 7, 23, 24, 30])
-def test_two_phase_interrupt_and_resume_equals_straight(tmp_path, after):
+def test_two_phase_interrupt_and_resume_equals_straight(tmp_path, after, mapper):
+    """Killed after *after* evaluations (chunks of 5, or one stream committed every 5),
+    then resumed: the same run as a straight one, nothing committed evaluated twice."""
     straight = two_phase(make_toolbox())
     run = tmp_path / "run"
     bomb = Bomb(after)
     with pytest.raises(Interrupt):
-        two_phase(make_toolbox(evaluate=bomb), run, checkpoint_every=5)
+        two_phase(make_toolbox(map if mapper is map else mapper(), evaluate=bomb), run,
+                  checkpoint_every=5)
     committed = set(committed_cache(run))
     assert committed <= set(bomb.calls) and len(bomb.calls) - len(committed) < 5
     counting = Counting()
@@ -417,6 +437,29 @@ def test_two_phase_interrupt_and_resume_equals_straight(tmp_path, after):
     log = read_log(run / "evaluations.log")
     assert len(log) == len({e["key"] for e in log}) == len(set(bomb.calls)
                                                          | set(counting.calls))
+
+
+def test_a_streaming_map_gets_each_evaluation_in_one_call(tmp_path):
+    """With ``map.imap`` the engine hands over all of a step's missing genomes at once
+    (no worker waits at a chunk's end) and still commits every ``checkpoint_every``:
+    the same run as a plain map, and a checkpoint per chunk."""
+    streaming = StreamingMap()
+    saves = []
+    original = ckpt.save
+
+    def counting_save(path, *args, **kwargs):
+        saves.append(os.path.basename(path))
+        return original(path, *args, **kwargs)
+    ckpt.save = counting_save
+    try:
+        result = two_phase(make_toolbox(streaming), tmp_path / "run", checkpoint_every=5)
+    finally:
+        ckpt.save = original
+    assert result == two_phase(make_toolbox())
+    assert max(streaming.calls) > 5                 # whole steps, not chunks of 5
+    evaluated = len(read_log(tmp_path / "run" / "evaluations.log"))
+    assert evaluated == sum(streaming.calls)
+    assert len(saves) >= evaluated // 5             # still committed chunk by chunk
 
 
 def test_initial_population_resume_finished_returns_stored(tmp_path):

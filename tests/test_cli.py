@@ -152,20 +152,36 @@ def test_search_picks_the_population_evaluator_where_it_applies():
         evaluator("--preset", "authors", "--evaluator", "population")
 
 
-def test_default_slots_follow_the_device(monkeypatch):
-    from deap_nos import parallel
+def test_default_slots_follow_the_device(monkeypatch, capsys):
+    """1 on CPUs without measuring; on a GPU the probe's K (printed with its table),
+    which the command's evaluator then has."""
+    from deap_nos import parallel, slots
+    from deap_nos.cli import build_parser, make_evaluator
     from deap_nos.cli.common import default_slots
 
+    def probe(evaluator, gpu):
+        probed.append((evaluator.slots, gpu))
+        return 64, [(16, 900.0), (32, 1700.0), (64, 3000.0), (128, 3100.0)]
+    probed = []
+    monkeypatch.setattr(slots, "probe_slots", probe)
     monkeypatch.setattr(parallel, "detect_gpus", lambda: [])
-    assert default_slots() == 1
-    monkeypatch.setattr(parallel, "detect_gpus", lambda: ["0"])
-    assert default_slots() == 16
+    assert default_slots() == 1 and probed == []
+    args = build_parser().parse_args(["search", "--preset", "default"])
+    assert make_evaluator(args).slots == 1 and probed == []
+    monkeypatch.setattr(parallel, "detect_gpus", lambda: ["3"])
+    assert default_slots() == 16 and probed == []
+    evaluator = make_evaluator(args)
+    assert evaluator.slots == 64 and evaluator.map_batch == 128
+    assert probed == [(1, "3")]
+    assert "K=128: 3,100; using --slots 64" in capsys.readouterr().err
+    args = build_parser().parse_args(["search", "--preset", "default", "--slots", "8"])
+    assert make_evaluator(args).slots == 8 and len(probed) == 1
 
 
 def test_cpu_default_spreads_genomes_over_worker_processes(monkeypatch):
     """On CPUs each of --workers processes trains one run at a time on its share of the
     cores; with --slots > 1 one process trains each map call's genomes side by side."""
-    from deap_nos import parallel
+    from deap_nos import parallel, slots
     from deap_nos.cli import build_parser
     from deap_nos.cli.search import _search_toolbox
     from deap_nos.population import PopulationEvaluator
@@ -191,7 +207,9 @@ def test_cpu_default_spreads_genomes_over_worker_processes(monkeypatch):
     per_gpu = toolbox("--workers", "2", "--slots", "4").map.func.pool
     assert per_gpu.workers == 3 and per_gpu.gpus == ["0", "1", "2"] and per_gpu.threads is None
     monkeypatch.setattr(parallel, "detect_gpus", lambda: ["0"])
-    assert toolbox("--workers", "2").map.func.pool is None       # one GPU: in-process
+    monkeypatch.setattr(slots, "probe_slots", lambda evaluator, gpu: (32, [(16, 1.0)]))
+    one_gpu = toolbox("--workers", "2").map.func                 # one GPU: in-process
+    assert one_gpu.pool is None and one_gpu.evaluator.slots == 32
 
 
 @pytest.mark.slow

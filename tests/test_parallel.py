@@ -28,13 +28,65 @@ def test_order_lambdas_closures(pmap):
     assert pmap(square, []) == []
 
 
-def run(name, mapper):
+def wait_for_last(args):
+    """Item 0 waits (up to 30 s) for the last item to have run; says whether it did."""
+    import time
+    index, last, flag = args
+    if index == last:
+        open(flag, "w").close()
+    if index:
+        return index
+    deadline = time.monotonic() + 30
+    while not os.path.exists(flag) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return os.path.exists(flag)
+
+
+def test_imap_never_leaves_a_worker_waiting(pmap, tmp_path):
+    """All items are queued at once: while item 0 runs, the other worker goes through
+    the rest — the last included, which item 0 waits for — and results come in order,
+    item 0's first (a map called on chunks of two would hold item 7 back until item
+    0 timed out)."""
+    flag = str(tmp_path / "last ran")
+    stream = pmap.imap(wait_for_last, [(i, 7, flag) for i in range(8)])
+    assert next(stream) is True
+    assert list(stream) == list(range(1, 8))
+
+
+def test_closing_a_stream_early_stops_its_workers(tmp_path):
+    with ProcessMap(2, gpus=None) as mapper:
+        stream = mapper.imap(square, range(50))
+        assert next(stream) == 0
+        stream.close()
+        assert mapper._executor is None                 # terminated, rebuilt on demand
+        assert mapper(square, [3]) == [9]
+
+
+def test_closing_a_stream_after_its_last_result_keeps_the_workers(pmap):
+    """A consumer that stops at the last result (zip with a shorter iterable) and then
+    closes the stream leaves the pool running for the next call."""
+    stream = pmap.imap(square, range(3))
+    assert [r for _, r in zip(range(3), stream)] == [0, 1, 4]
+    executor = pmap._executor
+    stream.close()
+    assert pmap._executor is executor is not None
+
+
+def test_a_worker_death_mid_stream_is_retried(tmp_path):
+    with ProcessMap(2, gpus=None) as mapper:
+        flag = str(tmp_path / "died")
+        assert list(mapper.imap(die_once, [(x, flag) for x in range(8)])) == [
+            x * 10 for x in range(8)]
+        assert os.path.exists(flag)
+
+
+def run(name, mapper, checkpoint_every=None):
     hof = tools.HallOfFame(4)
     pop = seeded_population(21, n=4)
     toolbox = make_toolbox(mapper)
     if name == "particle":
         _, log = eaParticle(pop, toolbox, nsteps=3, nmut=3, stats=make_stats(),
-                            halloffame=hof, verbose=False)
+                            halloffame=hof, verbose=False, checkpoint_every=checkpoint_every)
     else:
         _, log = eaRegularized(pop, toolbox, 20, 2, batch_size=4, stats=make_stats(),
                                halloffame=hof, verbose=False)
@@ -51,6 +103,11 @@ def random_evaluate(ind):
 @pytest.mark.parametrize("name", ["particle", "regularized"])
 def test_same_seed_serial_or_pool(pmap, name):
     assert run(name, map) == run(name, pmap)
+
+
+def test_streamed_in_chunks_same_run(pmap):
+    """checkpoint_every=2: the pool streams each step, committed two at a time."""
+    assert run("particle", map, 2) == run("particle", pmap, 2) == run("particle", map)
 
 
 def test_evaluator_rng_use_does_not_change_run(pmap):

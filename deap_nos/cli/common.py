@@ -72,19 +72,32 @@ def make_evaluator(args, space=None, optimizer_factory=None):
     if optimizer_factory is None and _population(args):
         from ..population import PopulationEvaluator
         options.pop("optimizer_factory")
-        return PopulationEvaluator.preset(args.preset, space=space,
-                                          slots=args.slots or default_slots(), **options)
+        evaluator = PopulationEvaluator.preset(args.preset, space=space,
+                                               slots=args.slots or 1, **options)
+        return evaluator if args.slots else evaluator.with_slots(default_slots(evaluator))
     return SurrogateEvaluator.preset(args.preset, space=space, **options)
 
 
-def default_slots():
-    """K of the population evaluator: 16 with a GPU (more runs fill it); 1 on CPUs, where
-    ``--workers`` processes each train one run at a time on their share of the cores
-    (bench_population.py on 2 cores: 2 processes x 1 slot x 1 thread train 1.5x the
-    steps per second of 1 process x 4 slots x 2 threads; more slots only share the
-    same cores)."""
+def default_slots(evaluator=None):
+    """K of the population evaluator. On CPUs 1: ``--workers`` processes each train one
+    run at a time on their share of the cores (bench_population.py on 2 cores: 2
+    processes x 1 slot x 1 thread train 1.5x the steps per second of 1 process x 4
+    slots x 2 threads; more slots only share the same cores). With a GPU, the K where
+    *evaluator*'s training throughput saturates on the first GPU, measured in a child
+    process (:func:`deap_nos.slots.probe_slots`) and printed; 16 without an evaluator."""
     from ..parallel import detect_gpus
-    return 16 if detect_gpus() else 1
+    from ..slots import GPU_CANDIDATES, probe_slots
+    gpus = detect_gpus()
+    if not gpus:
+        return 1
+    if evaluator is None:
+        return GPU_CANDIDATES[0]
+    _stderr(f"deap-nos: measuring how many training runs fill GPU {gpus[0]} ...")
+    k, table = probe_slots(evaluator, gpus[0])
+    rates = ", ".join(f"K={n}: {'out of memory' if rate is None else f'{rate:,.0f}'}"
+                      for n, rate in table)
+    _stderr(f"deap-nos: run-steps per second {rates}; using --slots {k}")
+    return k
 
 
 def batched_map(evaluator, workers):

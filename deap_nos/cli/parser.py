@@ -60,9 +60,10 @@ def build_parser():
                         "program (default for the ConvNet presets); single: one genome "
                         "per worker process at a time")
     search.add_argument("--slots", type=_positive, default=None,
-                        help="training runs side by side (--evaluator population; default "
-                        "16 per GPU; 1 on CPUs, where each of --workers processes trains one "
-                        "run at a time on its share of the cores)")
+                        help="training runs side by side (--evaluator population). Default: "
+                        "on a GPU, the K where training throughput stops growing, measured "
+                        "at the start (16, 32, 64, ...); 1 on CPUs, where each of --workers "
+                        "processes trains one run at a time on its share of the cores")
     search.add_argument("--top", type=_positive, default=5, help="hall-of-fame size")
     search.add_argument("--reevaluate", type=_positive, default=3, metavar="SEEDS",
                         help="re-evaluate the hall of fame with this many seeds before "
