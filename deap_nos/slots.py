@@ -76,11 +76,23 @@ def run_steps_per_second(evaluator, slots, steps=20):
         start = time.perf_counter()
         trainer.run(int(steps))
         return slots * int(steps) / (time.perf_counter() - start)
-    except tf.errors.ResourceExhaustedError as error:
-        raise DeviceFull(f"{slots} slots: {error}") from None
+    except (tf.errors.ResourceExhaustedError, tf.errors.InternalError) as error:
+        if not _out_of_memory(error):
+            raise
+        raise DeviceFull(f"{slots} slots: {error.message.splitlines()[0]}") from None
     finally:
         probe._cache.clear()
         gc.collect()
+
+
+def _out_of_memory(error):
+    """TensorFlow reports an allocation failure as ResourceExhaustedError, and XLA's
+    some as an InternalError that says so."""
+    import tensorflow as tf
+
+    text = str(error).lower()
+    return isinstance(error, tf.errors.ResourceExhaustedError) or "out of memory" in text \
+        or "resource_exhausted" in text or "resource exhausted" in text
 
 
 def fill_device(evaluator, candidates=None, steps=20, gain=1.1):

@@ -84,3 +84,32 @@ def test_probe_runs_in_a_child_process_and_leaves_this_one_alone():
                            steps=5)
     assert k in (1, 2) and [n for n, _ in table][:1] == [1]
     assert tensorflow_running() == running
+
+
+def test_an_allocation_failure_is_device_full_and_other_errors_are_not():
+    tf = pytest.importorskip("tensorflow")
+    from deap_nos import slots
+
+    class Twin:
+        def __init__(self, error):
+            self.error, self._cache = error, {}
+
+        def trainer(self):
+            raise self.error
+
+    class Evaluator:
+        def __init__(self, error):
+            self.error = error
+
+        def with_slots(self, k):
+            return Twin(self.error)
+
+    oom = tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
+    with pytest.raises(DeviceFull, match="64 slots: OOM when allocating"):
+        slots.run_steps_per_second(Evaluator(oom), 64)
+    xla_oom = tf.errors.InternalError(None, None, "RESOURCE_EXHAUSTED: Out of memory")
+    with pytest.raises(DeviceFull):
+        slots.run_steps_per_second(Evaluator(xla_oom), 64)
+    bug = tf.errors.InternalError(None, None, "a bug in a kernel")
+    with pytest.raises(tf.errors.InternalError):
+        slots.run_steps_per_second(Evaluator(bug), 64)
