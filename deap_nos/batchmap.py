@@ -11,6 +11,7 @@ trains them side by side in its K slots. Over a pool, the genomes are cut into c
 evaluator (one compiled program per process, kept between calls): with several GPUs,
 one process per GPU (``ProcessMap`` sets ``CUDA_VISIBLE_DEVICES``).
 """
+import functools
 import math
 
 from .evaluation import Evaluation
@@ -20,12 +21,15 @@ __all__ = ["BatchMap"]
 
 def population_evaluator(func):
     """The population evaluator behind ``func`` (itself, a copy made by ``reevaluate``,
-    or a ``functools.partial`` around one), or None."""
+    or a wrapper around one: a ``functools.partial``, the engine's timer), or None."""
     target = func
     for _ in range(8):
-        if hasattr(target, "evaluate_many") and hasattr(target, "slots"):
+        if isinstance(target, functools.partial):
+            target = target.func     # DEAP copies attributes onto it, not methods
+            continue
+        if hasattr(type(target), "evaluate_many") and hasattr(target, "slots"):
             return target
-        target = getattr(target, "evaluate", None) or getattr(target, "func", None)
+        target = getattr(target, "evaluate", None)
         if target is None:
             return None
     return None
@@ -79,6 +83,19 @@ class BatchMap:
                 results = [Evaluation(tuple(results), dict(results.info)) for _ in chunk]
             out.extend(results)
         return out
+
+    def imap(self, func, iterable):
+        """Like calling the map, but yields each result in order as it is ready: in one
+        process a population evaluator streams the genomes through its slots
+        (:meth:`PopulationEvaluator.evaluate_stream`), so the search engine can hand
+        it a whole step and the slots never idle between batches; over a pool, or for
+        another function, the results of one call."""
+        items = list(iterable)
+        target = population_evaluator(func)
+        if target is None or self.pool is not None:
+            yield from self(func, items)
+            return
+        yield from target.evaluate_stream(items)
 
     def close(self):
         """Stop the pool's worker processes (none in one process)."""

@@ -25,10 +25,15 @@ together (``ev.map.workers`` is the chunk size the algorithms use);
 CPUs, ``slots=1`` under ``make_toolbox(space, ev, workers=2)`` is the fastest form: each
 process trains one run at a time on its share of the cores (benchmarks/RESULTS.md).
 
-Differences from the single path, by design: all slots read one shared stream of
-batches (a run sees the batches from when it starts), and initial weights are drawn by
-numpy with Keras' initialisers from the genome's seed, so a genome's fitness is a
-different draw of the same noise, not the same number. Augmentation and custom
+``ev.evaluate_stream(genomes)`` (``ev.map.imap``, which the search engine uses) keeps
+the slots full across a whole step: genomes join the queue while fewer than
+``map_batch`` are in flight, and results come back in order as they are ready.
+
+Differences from the single path, by design: each run draws its batches in the graph
+from its own seed and step (not from a Keras data pipeline), and initial weights are
+drawn by numpy with Keras' initialisers from the genome's seed, so a genome's fitness
+is a different draw of the same noise, not the same number — but the same number
+wherever the run trains (slot, neighbours, process). Augmentation and custom
 optimizer factories are the single path's only.
 """
 import collections
@@ -44,81 +49,10 @@ from .evaluation import Evaluation, genome_seed
 from .evaluator import SurrogateEvaluator
 from .stages import StageFailure as _Failure
 from .stages import sweep_rejection as _reject    # the single path's reasons, word for word
-from .train_loop import fmt_lr, sub_seed, tail_mean
+from .population_runs import _Job, _Run
+from .train_loop import sub_seed
 
 __all__ = ["PopulationEvaluator"]
-
-
-class _Run:
-    """One training run in a slot: its protocol position and what it has seen."""
-
-    def __init__(self, job, kind, lr, seed, index, length, eval_every):
-        self.job, self.kind, self.lr, self.seed, self.index = job, kind, lr, seed, index
-        self.length, self.eval_every = int(length), int(eval_every)
-        self.done, self.losses, self.accs = 0, [], []
-        self.interval = ([], [])
-        self.best, self.result, self.finished = 0.0, None, False
-
-    def steps_to_event(self):
-        if self.kind == "sweep":
-            return self.length - self.done
-        return min(self.eval_every - self.done % self.eval_every, self.length - self.done)
-
-    def consume(self, losses, accs):
-        """Record a chunk; True when this run now needs a validation pass."""
-        bad = np.flatnonzero(~np.isfinite(losses))
-        if bad.size:
-            losses, accs = losses[:bad[0] + 1], accs[:bad[0] + 1]
-        self.done += len(losses)
-        if self.kind == "sweep":
-            self.losses.extend(losses.tolist())
-            self.accs.extend(accs.tolist())
-            if bad.size or self.done >= self.length:
-                finite = not bad.size
-                self._finish({"lr": self.lr, "steps": len(self.losses), "finite": finite,
-                              "train_acc": tail_mean(self.accs) if finite else 0.0,
-                              "loss": tail_mean(self.losses) if finite else float("nan")})
-            return False
-        self.interval[0].extend(losses.tolist())
-        self.interval[1].extend(accs.tolist())
-        if bad.size:
-            self._finish(_Failure(f"non-finite (NaN/inf) training loss at step {self.done} "
-                                  f"of run {self.index + 1} (lr {fmt_lr(self.lr)})", "train"))
-            return False
-        return self.done % self.eval_every == 0 or self.done >= self.length
-
-    def validated(self, val, min_train_acc, stop_after):
-        """Stage 2 at a validation point: curve, best, early stop, end."""
-        curve = self.job.info["curves"][self.index]
-        train_acc = float(np.mean(self.interval[1]))
-        curve["step"].append(self.done)
-        curve["train_loss"].append(float(np.mean(self.interval[0])))
-        curve["train_acc"].append(train_acc)
-        curve["val_acc"].append(float(val))
-        self.interval = ([], [])
-        self.best = max(self.best, float(val))
-        if self.done >= stop_after and train_acc < min_train_acc:
-            self._finish(_Failure(
-                f"stopped early at step {self.done} of run {self.index + 1}: training "
-                f"accuracy {train_acc:.1%} below {min_train_acc:.0%} (lr {fmt_lr(self.lr)})",
-                "train"))
-        elif self.done >= self.length:
-            self._finish(self.best)
-
-    def _finish(self, result):
-        self.result, self.finished = result, True
-
-
-class _Job:
-    """One genome: its protocol (a generator of run batches) and its outcome."""
-
-    def __init__(self, genome, seed, info):
-        self.genome, self.seed, self.info = genome, seed, info
-        self.codes, self.runs, self.protocol, self.result = None, [], None, None
-
-    @property
-    def done(self):
-        return self.result is not None
 
 
 class PopulationEvaluator(SurrogateEvaluator):
@@ -224,6 +158,62 @@ class PopulationEvaluator(SurrogateEvaluator):
             job.result.info["time"] = share
         return [job.result for job in jobs]
 
+    def evaluate_stream(self, genomes):
+        """Yield each genome's :class:`Evaluation` in order, as soon as it and those
+        before it are done.
+
+        Genomes join the slots' queue while fewer than ``map_batch`` are in flight, so
+        the slots stay full from the first genome to the last — no slot idles at the
+        end of a batch while its last trainings finish, as between ``evaluate_many``
+        calls. Fitnesses equal ``evaluate_many``'s (a genome's runs do not depend on
+        its neighbours). ``info["time"]``: the wall time between results, shared.
+        """
+        genomes = list(genomes)
+        if not genomes:
+            return
+        self._tensors()
+        jobs, done = [], 0
+        last = time.perf_counter()
+
+        def feed(queue):
+            while len(jobs) < len(genomes) and \
+                    sum(not job.done for job in jobs[done:]) < self.map_batch:
+                job = self._job(genomes[len(jobs)])
+                jobs.append(job)
+                if not job.done:
+                    self._advance(job, None, queue)
+
+        for _ in self._keeping_rng(self._training([], feed)):
+            ready = done
+            while ready < len(jobs) and jobs[ready].done:
+                ready += 1
+            if ready == done:
+                continue
+            now = time.perf_counter()
+            for job in jobs[done:ready]:
+                job.result.info["time"] = (now - last) / (ready - done)
+            last, finished, done = now, jobs[done:ready], ready
+            for job in finished:
+                yield job.result
+        for job in jobs[done:]:       # rejected before training (the interpreter's limits)
+            job.result.info["time"] = 0.0
+            yield job.result
+
+    @staticmethod
+    def _keeping_rng(steps):
+        """Run the generator *steps*, restoring the callers' random and numpy states
+        around each of its turns (the evaluation must not move them)."""
+        while True:
+            py_state, np_state = random.getstate(), np.random.get_state()
+            try:
+                next(steps)
+            except StopIteration:
+                return
+            finally:
+                random.setstate(py_state)
+                np.random.set_state(np_state)
+            yield
+
     def _job(self, genome):
         seed = int(self.seed) if getattr(self, "paired", False) else genome_seed(self.seed,
                                                                                  genome)
@@ -297,6 +287,13 @@ class PopulationEvaluator(SurrogateEvaluator):
 
     def _drive(self, jobs):
         """Train the jobs' runs through the slots until every job has its result."""
+        for _ in self._training(jobs):
+            pass
+
+    def _training(self, jobs, feed=None):
+        """Train the runs of *jobs* through the slots, yielding after every chunk of
+        steps; ``feed(queue)`` (streaming) may start more jobs, and is asked before
+        the slots are filled and when they run dry."""
         trainer = self.trainer()
         _, _, val_batches, n_val = self._tensors()
         queue, slots = collections.deque(), [None] * self.slots
@@ -304,6 +301,8 @@ class PopulationEvaluator(SurrogateEvaluator):
             if not job.done:
                 self._advance(job, None, queue)
         while True:
+            if feed is not None:
+                feed(queue)
             self._fill(trainer, slots, queue)
             active = [s for s, run in enumerate(slots) if run is not None]
             if not active:
@@ -329,6 +328,7 @@ class PopulationEvaluator(SurrogateEvaluator):
                 if slots[s].finished:
                     self._collect(slots[s], queue)
                     slots[s] = None
+            yield
 
     def _count(self, steps, active, seconds):
         counters = self.counters()

@@ -193,3 +193,51 @@ def test_map_over_a_pool_equals_one_process():
     assert pool._executor is None
     assert [tuple(r) for r in there] == [tuple(r) for r in here]
     assert [r.reason for r in there] == [r.reason for r in here]
+
+
+def test_streaming_equals_evaluate_many_and_keeps_the_slots_fuller(monkeypatch):
+    """evaluate_stream (what the engine gets through ``map.imap``) admits genomes while
+    fewer than map_batch are in flight: the same results, in order, as evaluate_many,
+    with more of the slots' steps useful than the same genomes in map_batch chunks."""
+    ev = tiny()
+    genomes = [nos.zoo.genome("AdamSpace"), nos.parse("none: neg(g)"),
+               nos.parse("none: exp(recip(sub(g, g)))"), nos.zoo.genome("Opt9"),
+               nos.zoo.genome("QHM"), nos.zoo.genome("Sign"), nos.zoo.genome("A1")]
+    monkeypatch.setattr(ev, "map_batch", 3)
+    whole = ev.evaluate_many(genomes)
+
+    def busy(run):
+        before = dict(ev.counters())
+        out = run()
+        after = ev.counters()
+        return out, ((after["run_steps"] - before["run_steps"])
+                     / (after["slot_steps"] - before["slot_steps"]))
+    chunked, chunked_busy = busy(lambda: [r for i in range(0, 7, 3)
+                                          for r in ev.evaluate_many(genomes[i:i + 3])])
+    streamed, streamed_busy = busy(lambda: list(ev.map.imap(ev, genomes)))
+    for results in (chunked, streamed):
+        assert [tuple(r) for r in results] == [tuple(r) for r in whole]
+        assert [r.reason for r in results] == [r.reason for r in whole]
+    assert streamed_busy > chunked_busy
+    assert all(r.info["time"] >= 0 for r in streamed)
+    assert list(ev.map.imap(len, ["ab", "c"])) == [2, 1]
+
+
+def test_a_search_streams_its_steps_through_the_population_map(monkeypatch):
+    """The engine finds ``imap`` behind DEAP's partial and hands over whole steps."""
+    from deap_nos.mapcall import registered
+
+    ev = tiny()
+    toolbox = nos.make_toolbox(nos.SearchSpace.default(), ev)
+    toolbox.register("map", ev.map)
+    assert callable(registered(toolbox.map).imap)
+    streamed = []
+    original = ev.evaluate_stream
+
+    def spy(genomes):
+        streamed.append(len(genomes))
+        return original(genomes)
+    monkeypatch.setattr(ev, "evaluate_stream", spy)
+    population = [toolbox.individual() for _ in range(2)]
+    nos.eaParticle(population, toolbox, 1, 4, verbose=False, checkpoint_every=3)
+    assert streamed and max(streamed) > 3
