@@ -12,7 +12,7 @@ Usage::
 
     python benchmarks/bench_population.py [--preset default] [--genomes N]
         [--single 6] [--slots 1 4 16 64] [--steps 600 --sweep-steps 40]
-        [--processes 2] [--random-data]
+        [--processes 2] [--random-data] [--streaming]
 
 On a GPU without the CIFAR-10 files (the issue's timing of the ``paper`` preset)::
 
@@ -124,6 +124,31 @@ def time_population(preset, gs, slots, overrides):
     return len(gs) / wall, compile_s, achieved, busy, results
 
 
+def time_chunked_and_streamed(preset, gs, slots, overrides):
+    """What a search step does with K slots: the genomes in ``map_batch`` chunks, one
+    ``evaluate_many`` call each (before streaming), against one ``evaluate_stream``.
+    Returns ``[(label, evals/s, slots busy)]``; one evaluator, compiled once."""
+    from deap_nos.population import PopulationEvaluator
+
+    ev = PopulationEvaluator.preset(preset, slots=slots, **overrides)
+    ev.trainer().run(1)
+    rows = []
+    for label, run in (
+            (f"in chunks of map_batch={ev.map_batch}",
+             lambda: [r for i in range(0, len(gs), ev.map_batch)
+                      for r in ev.evaluate_many(gs[i:i + ev.map_batch])]),
+            ("streamed (evaluate_stream)", lambda: list(ev.evaluate_stream(gs)))):
+        before = dict(ev.counters())
+        start = time.perf_counter()
+        run()
+        wall = time.perf_counter() - start
+        after = ev.counters()
+        busy = (after["run_steps"] - before["run_steps"]) / max(
+            after["slot_steps"] - before["slot_steps"], 1)
+        rows.append((label, len(gs) / wall, busy))
+    return rows
+
+
 def time_processes(preset, gs, workers, overrides, population):
     """Evaluations/s of ``workers`` processes (ProcessMap, the cores shared out), each
     evaluating one genome at a time: the single path, or a one-slot population
@@ -157,6 +182,9 @@ def main(argv=None):
     parser.add_argument("--processes", type=int, default=0,
                         help="also time this many worker processes, single path against "
                         "one-slot population evaluators, on the same genomes as K's first")
+    parser.add_argument("--streaming", action="store_true",
+                        help="also time each K's genomes in map_batch chunks against one "
+                        "stream (what a search step does)")
     parser.add_argument("--random-data", action="store_true",
                         help="CIFAR-10-shaped random images with learnable labels instead of "
                         "the real files (timing only)")
@@ -190,6 +218,11 @@ def main(argv=None):
         print(f"| PopulationEvaluator K={k} ({n} genomes: {stages(results)}) | {rate:.3f} | "
               f"{rate / single:.1f} | {compile_s:.1f} | {achieved / 1e9:.1f} | "
               f"{achieved / peak:.1%} | {busy:.0%} |", flush=True)
+        if args.streaming:
+            for label, rate, busy in time_chunked_and_streamed(args.preset, gs[:n], k,
+                                                               overrides):
+                print(f"| PopulationEvaluator K={k}, {label} | {rate:.3f} | "
+                      f"{rate / single:.1f} | – | – | – | {busy:.0%} |", flush=True)
     if args.processes:
         n = args.genomes or max(16, 2 * args.slots[0])
         for population in (False, True):
