@@ -27,7 +27,6 @@ def registered(func):
     return func
 
 
-
 class _Timed:
     """Wraps an evaluator: returns an :class:`Evaluation` with ``info["time"]`` set."""
 

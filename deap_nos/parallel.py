@@ -263,9 +263,7 @@ class ProcessMap:
             if futures[i].done() and futures[i].exception() is None:
                 results[i] = dill.loads(futures[i].result())
                 pending.discard(i)
-        running = sorted({s for s in (self._slots or []) if s >= 0 and s in pending})
-        self._reset()
-        for item in running or sorted(pending)[:self.workers]:
+        for item in self._suspects(pending):
             self._isolate(item, items, job, results, pending)
         while pending:
             suspects = self._run(sorted(pending), job, results, pending)
@@ -291,9 +289,12 @@ class ProcessMap:
                 pending.discard(i)
             except BrokenProcessPool:
                 broken = True
-        if not broken:
-            return []
-        running = sorted({s for s in self._slots if s >= 0 and s in pending})
+        return self._suspects(pending) if broken else []
+
+    def _suspects(self, pending):
+        """The pool broke: reset it and name the pending items it was running (or, not
+        knowing them, the first ``workers`` pending ones)."""
+        running = sorted({s for s in (self._slots or []) if s >= 0 and s in pending})
         self._reset()
         return running or sorted(pending)[:self.workers]
 

@@ -37,6 +37,7 @@ wherever the run trains (slot, neighbours, process). Augmentation and custom
 optimizer factories are the single path's only.
 """
 import collections
+import contextlib
 import copy
 import random
 import time
@@ -53,6 +54,18 @@ from .population_runs import _Job, _Run
 from .train_loop import sub_seed
 
 __all__ = ["PopulationEvaluator"]
+
+
+@contextlib.contextmanager
+def _rng_kept():
+    """Restore Python's and numpy's global random states on the way out: evaluating
+    must not move the caller's streams."""
+    py_state, np_state = random.getstate(), np.random.get_state()
+    try:
+        yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)
 
 
 class PopulationEvaluator(SurrogateEvaluator):
@@ -146,13 +159,9 @@ class PopulationEvaluator(SurrogateEvaluator):
             return []
         start = time.perf_counter()
         self._tensors()   # a missing data set is a configuration error: raise it
-        py_state, np_state = random.getstate(), np.random.get_state()
-        try:
+        with _rng_kept():
             jobs = [self._job(g) for g in genomes]
             self._drive(jobs)
-        finally:
-            random.setstate(py_state)
-            np.random.set_state(np_state)
         share = (time.perf_counter() - start) / len(jobs)
         for job in jobs:
             job.result.info["time"] = share
@@ -204,14 +213,9 @@ class PopulationEvaluator(SurrogateEvaluator):
         """Run the generator *steps*, restoring the callers' random and numpy states
         around each of its turns (the evaluation must not move them)."""
         while True:
-            py_state, np_state = random.getstate(), np.random.get_state()
-            try:
-                next(steps)
-            except StopIteration:
-                return
-            finally:
-                random.setstate(py_state)
-                np.random.set_state(np_state)
+            with _rng_kept():
+                if next(steps, StopIteration) is StopIteration:
+                    return
             yield
 
     def _job(self, genome):

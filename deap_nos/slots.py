@@ -113,10 +113,6 @@ def fill_device(evaluator, candidates=None, steps=20, gain=1.1):
                             tuple(candidates), gain)
 
 
-def _fill(evaluator, candidates, steps, gain):
-    return fill_device(evaluator, candidates, steps, gain)
-
-
 def probe_slots(evaluator, gpu=None, candidates=None, steps=20, gain=1.1):
     """:func:`fill_device` in a fresh child process (on GPU *gpu* if given), so this
     process keeps its GPUs and TensorFlow runtime free; returns ``(K, table)``."""
@@ -124,7 +120,7 @@ def probe_slots(evaluator, gpu=None, candidates=None, steps=20, gain=1.1):
 
     with ProcessMap(1, gpus=[gpu] if gpu is not None else None,
                     start_method="spawn") as pool:
-        result = pool(_fill, [evaluator], [candidates], [steps], [gain])[0]
+        result = pool(fill_device, [evaluator], [candidates], [steps], [gain])[0]
     if not isinstance(result, tuple):          # the child died on every retry
         raise NOSError(f"probing the device's slots failed: {result.info.get('reason')}")
     return result
