@@ -16,12 +16,16 @@ __all__ = []
 class _Run:
     """One training run in a slot: its protocol position and what it has seen."""
 
-    def __init__(self, job, kind, lr, seed, index, length, eval_every):
+    def __init__(self, job, kind, lr, seed, index, length, eval_every, resume=None):
         self.job, self.kind, self.lr, self.seed, self.index = job, kind, lr, seed, index
         self.length, self.eval_every = int(length), int(eval_every)
         self.done, self.losses, self.accs = 0, [], []
         self.interval = ([], [])
         self.best, self.result, self.finished = 0.0, None, False
+        self.resume = resume      # a _SweepStart: this run carries on from a sweep run
+        if resume is not None:
+            self.done = len(resume.losses)
+            self.interval = (list(resume.losses), list(resume.accs))
 
     def steps_to_event(self):
         if self.kind == "sweep":
@@ -73,12 +77,29 @@ class _Run:
         self.result, self.finished = result, True
 
 
+class _SweepStart:
+    """A finished sweep run kept to start its genome's training from: the trainer's
+    :meth:`~deap_nos.trainer.PopulationTrainer.snapshot` of its slot and the losses
+    and accuracies of its steps."""
+
+    def __init__(self, run, snapshot):
+        self.lr, self.snapshot, self.key = run.lr, snapshot, self.rank(run)
+        self.losses, self.accs = run.losses, run.accs
+
+    @staticmethod
+    def rank(run):
+        """The protocol's choice of the best sweep run, as a key to maximise: training
+        accuracy, then lower loss, then the earlier run (``max`` keeps the first)."""
+        return run.result["train_acc"], -run.result["loss"], -run.order
+
+
 class _Job:
     """One genome: its protocol (a generator of run batches) and its outcome."""
 
     def __init__(self, genome, seed, info):
         self.genome, self.seed, self.info = genome, seed, info
         self.codes, self.runs, self.protocol, self.result = None, [], None, None
+        self.head = None          # the best finished sweep run so far, a _SweepStart
 
     @property
     def done(self):

@@ -151,22 +151,33 @@ class PopulationTrainer:
         return tf.reduce_sum(tf.cast(tf.equal(pred, y), tf.int32))
 
     # ------------------------------------------------------------------ host side
-    def assign(self, slot, genome_codes, weights, stats, lr, seed=0):
-        """Start a run in ``slot``: its codes, weights, stats and seed, zero state, ``t = 0``."""
+    def assign(self, slot, genome_codes, weights, stats, lr, seed=0, resume=None):
+        """Start a run in ``slot``: its codes, weights, stats and seed, zero state, ``t = 0``;
+        or, with ``resume`` (a :meth:`snapshot`), carry on a run where it was taken."""
         import tensorflow as tf
 
         for name, v in self.codes.items():
             v[slot].assign(tf.constant(genome_codes[name], v.dtype))
+        if resume is not None:
+            weights, stats = resume["w"], resume["stats"]
         self.w[slot].assign(tf.constant(weights, tf.float32))
         self.stats[slot].assign(tf.constant(stats, tf.float32))
         for name, v in self.state.items():
-            if name == "nodes":
-                v[:, slot].assign(tf.zeros(v.shape[2:]))
-            else:
-                v[slot].assign(tf.zeros(v.shape[1:]))
-        self.t[slot].assign(0.0)
+            row = v[:, slot] if name == "nodes" else v[slot]
+            row.assign(tf.zeros(row.shape) if resume is None
+                       else tf.constant(resume["state"][name], tf.float32))
+        self.t[slot].assign(0.0 if resume is None else float(resume["t"]))
         self.lr[slot].assign(float(lr))
         self.run_seed[slot].assign(int(seed))
+
+    def snapshot(self, slot):
+        """Everything of the run in ``slot`` that its next steps read, as numpy (its
+        weights, batch-norm statistics, optimizer state and step; not its genome, rate
+        or seed): ``assign(..., resume=snapshot)`` carries the run on, step for step."""
+        return {"w": self.w[slot].numpy(), "stats": self.stats[slot].numpy(),
+                "t": float(self.t[slot].numpy()),
+                "state": {name: (v[:, slot] if name == "nodes" else v[slot]).numpy()
+                          for name, v in self.state.items()}}
 
     def run(self, n):
         """Train every slot ``n`` steps; per-step losses and accuracies, ``[n, K]`` numpy."""

@@ -223,6 +223,38 @@ def test_streaming_equals_evaluate_many_and_keeps_the_slots_fuller(monkeypatch):
     assert list(ev.map.imap(len, ["ab", "c"])) == [2, 1]
 
 
+def test_training_carries_on_from_its_sweep_run_with_the_same_numbers(monkeypatch):
+    """A genome's first training run repeats the sweep run at its learning rate (same
+    seed), so it starts from that run's last step: the same fitnesses, curves and
+    rates as training from scratch, sweep_steps fewer steps per training. Not where
+    the sweep would pass a validation point (sweep_steps >= eval_every)."""
+    genomes = [nos.zoo.genome("AdamSpace"), nos.parse("none: neg(g)"),
+               nos.zoo.genome("Opt9"), nos.zoo.genome("QHM")]
+
+    def evaluate(ev):
+        before = ev.counters()["run_steps"]
+        results = ev.evaluate_many(genomes)
+        return results, ev.counters()["run_steps"] - before
+
+    ev = tiny(eval_every=30)
+    carried, carried_steps = evaluate(ev)
+    with monkeypatch.context() as patch:
+        patch.setattr(PopulationEvaluator, "_keep_sweep_run", lambda *args: None)
+        fresh, fresh_steps = evaluate(ev)
+    trained = sum(not r.failed for r in fresh)
+    assert trained == 3 and [tuple(r) for r in carried] == [tuple(r) for r in fresh]
+    for a, b in zip(carried, fresh):
+        assert a.reason == b.reason and a.info.get("lr") == b.info.get("lr")
+        for ca, cb in zip(a.info.get("curves", []), b.info.get("curves", [])):
+            assert ca["step"] == cb["step"] == [30, 60]
+            for key in ("train_loss", "train_acc", "val_acc"):
+                np.testing.assert_allclose(ca[key], cb[key], rtol=1e-6)
+    assert fresh_steps - carried_steps == trained * TINY["sweep_steps"]
+    # sweep_steps == eval_every: the sweep would skip the validation at step 20.
+    _, steps = evaluate(tiny())
+    assert steps == fresh_steps
+
+
 def test_a_search_streams_its_steps_through_the_population_map(monkeypatch):
     """The engine finds ``imap`` behind DEAP's partial and hands over whole steps."""
     from deap_nos.mapcall import registered

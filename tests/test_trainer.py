@@ -113,6 +113,32 @@ def test_refill_does_not_retrace_and_nan_stays_in_its_slot():
     assert trainer._run.experimental_get_tracing_count() == 1
 
 
+def test_snapshot_carries_a_run_on_step_for_step():
+    """A run snapshotted after 5 steps and resumed in another slot, next to another
+    genome, takes the same next 5 steps as the run left alone: weights, batch-norm
+    statistics, optimizer state (Opt9 keeps momentum) and step (schedule, batches,
+    dropout masks) all travel."""
+    x, y = _digits()
+    trainer = build(BASE, x.shape[1:], 10, 2, x, y, 32, T, WARMUP)   # with dropout
+    codes = trainer.interpreter.encode(nos.zoo.genome("Opt9"))
+    other = trainer.interpreter.encode(nos.zoo.genome("AdamSpace"))
+    w0, s0 = trainer.net.init(3)
+    trainer.assign(0, codes, w0, s0, 0.05, seed=7)
+    trainer.assign(1, other, w0, s0, 1e-3, seed=1)
+    trainer.run(5)
+    taken = trainer.snapshot(0)
+    assert taken["t"] == 5.0 and np.abs(taken["state"]["v"]).sum() > 0
+    alone = trainer.run(5)[0][:, 0]
+    ends = trainer.weights(0)
+    trainer.assign(0, other, w0, s0, 1e-3, seed=2)
+    trainer.assign(1, codes, None, None, 0.05, seed=7, resume=taken)
+    resumed = trainer.run(5)[0][:, 1]
+    np.testing.assert_array_equal(resumed, alone)
+    for got, want in zip(trainer.weights(1), ends):
+        np.testing.assert_array_equal(got, want)
+    assert trainer._run.experimental_get_tracing_count() == 1
+
+
 def test_silu_equals_tensorflows_in_value_and_gradient():
     """The batched net's tanh-form swish is tf.nn.silu to float32 rounding, gradient too,
     from deep saturation to large activations. Absolute 3e-6: below x ≈ -16 the tanh
