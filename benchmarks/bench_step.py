@@ -1,10 +1,11 @@
 """Where a population training step goes: the genome interpreter against the ConvNet.
 
 Times, side by side in one run, one ``PopulationTrainer`` step (K slots of AdamSpace)
-three ways — the full interpreter; the interpreter's operands and decays without its
-node loop; no interpreter beyond the learning rate and momentum — and the ConvNet's
-convolution as patches + einsum (the shipped form) against ``tf.nn.conv1d``, and its
-swish in the shipped tanh form against ``tf.nn.silu`` (K=1).
+four ways — the shipped step (its loop compiled with it); the same step launched once
+per step from a TensorFlow loop (before); the interpreter's operands and decays
+without its node loop; no interpreter beyond the learning rate and momentum — and the
+ConvNet's convolution as patches + einsum (the shipped form) against ``tf.nn.conv1d``,
+and its swish in the shipped tanh form against ``tf.nn.silu`` (K=1).
 Prints milliseconds per step (best of 3 × 100 steps) and ratios to the full step.
 
 Usage::
@@ -45,6 +46,22 @@ def _identity(codes, g, w, state, t, t_col, B):
     return g, new
 
 
+def _tf_loop(trainer):
+    """The trainer's loop as it was before 2026-12-02 (later): a TensorFlow while loop
+    that launches the XLA-compiled step once per step."""
+    import tensorflow as tf
+
+    step = tf.function(trainer._step, jit_compile=True, autograph=False)
+
+    @tf.function(autograph=False)
+    def loop(n):
+        def body(i, losses):
+            return i + 1, losses.write(i, step()[0])
+        return tf.while_loop(lambda i, _: i < n, body,
+                             (0, tf.TensorArray(tf.float32, size=n)))[1].stack()
+    return lambda n: loop(tf.constant(int(n))).numpy()
+
+
 def interpreter_share(k):
     import tensorflow as tf
 
@@ -65,7 +82,9 @@ def interpreter_share(k):
             t.lr[slot].assign(1e-3)
         return t
 
-    rows = [("full step", best_ms(fresh().run))]
+    rows = [("full step (the loop inside XLA, shipped)", best_ms(fresh().run))]
+    rows.append(("full step, a TensorFlow loop launching the XLA step", best_ms(
+        _tf_loop(fresh()))))
     full = interp._direction
     interp._direction = _no_loop(interp)
     rows.append(("no node loop (operands + decays kept)", best_ms(fresh().run)))

@@ -3,7 +3,7 @@
 Each of the K *slots* holds one run — a genome (as interpreter codes), a peak learning
 rate, a seed, its weights, batch-norm statistics, optimizer state and step counter::
 
-    loop n times (one tf.function; the step itself XLA-compiled):
+    loop n times (one XLA-compiled program, the loop included):
         x[k], y[k] ← batch t[k] of run k's stream             for every slot k
         probs ← BatchedConvNet(W[k], stats[k]; x[k])
         loss ← Σ_k mean_b CE(y, probs[k])                    (runs do not interact)
@@ -25,7 +25,10 @@ import numpy as np
 from .batched import BatchedConvNet, hash_bits
 from .interpreter import Interpreter
 
-__all__ = ["PopulationTrainer"]
+__all__ = ["PopulationTrainer", "CHUNK"]
+
+#: Most steps one call of the compiled training loop takes (longer runs are chunked).
+CHUNK = 256
 
 
 class PopulationTrainer:
@@ -66,8 +69,7 @@ class PopulationTrainer:
                       for name, value in interpreter.blank(k).items()}
         self.t, self.lr = var(tf.zeros([k])), var(tf.zeros([k]))
         self.run_seed = var(tf.zeros([k], tf.int64), tf.int64)
-        step = tf.function(self._step, jit_compile=bool(jit), autograph=False)
-        self._run = tf.function(lambda n: self._loop(n, step), autograph=False)
+        self._run = tf.function(self._loop, jit_compile=bool(jit), autograph=False)
         self._predict = tf.function(self._correct, jit_compile=bool(jit), autograph=False)
         self._predict_one = tf.function(self._correct_one, jit_compile=bool(jit),
                                         autograph=False)
@@ -121,18 +123,22 @@ class PopulationTrainer:
         accs = tf.reduce_mean(tf.cast(tf.equal(pred, labels), tf.float32), axis=1)
         return losses, accs
 
-    def _loop(self, n, step):
+    def _loop(self, n):
+        """``n`` (≤ :data:`CHUNK`) steps in one program — the loop inside XLA, not a
+        TensorFlow loop launching a compiled step: ≈ 0.9× the time per step on one CPU
+        core at the default preset (benchmarks/bench_step.py), and one launch per chunk
+        instead of per step on a GPU. Per-step losses and accuracies fill the first
+        ``n`` rows of ``[CHUNK, K]`` buffers (XLA needs static shapes)."""
         import tensorflow as tf
 
-        losses = tf.TensorArray(tf.float32, size=n)
-        accs = tf.TensorArray(tf.float32, size=n)
-
         def body(i, losses, accs):
-            loss, acc = step()
-            return i + 1, losses.write(i, loss), accs.write(i, acc)
+            loss, acc = self._step()
+            return (i + 1, tf.tensor_scatter_nd_update(losses, [[i]], loss[None]),
+                    tf.tensor_scatter_nd_update(accs, [[i]], acc[None]))
 
-        _, losses, accs = tf.while_loop(lambda i, *_: i < n, body, (0, losses, accs))
-        return losses.stack(), accs.stack()
+        empty = tf.zeros([CHUNK, self.slots])
+        _, losses, accs = tf.while_loop(lambda i, *_: i < n, body, (0, empty, empty))
+        return losses, accs
 
     def _correct(self, x, y):
         import tensorflow as tf
@@ -183,8 +189,11 @@ class PopulationTrainer:
         """Train every slot ``n`` steps; per-step losses and accuracies, ``[n, K]`` numpy."""
         import tensorflow as tf
 
-        losses, accs = self._run(tf.constant(int(n)))
-        return losses.numpy(), accs.numpy()
+        sizes = [min(CHUNK, int(n) - start) for start in range(0, int(n), CHUNK)]
+        chunks = [(m, self._run(tf.constant(m))) for m in sizes]
+        empty = [np.zeros((0, self.slots), np.float32)]
+        return (np.concatenate(empty + [losses.numpy()[:m] for m, (losses, _) in chunks]),
+                np.concatenate(empty + [accs.numpy()[:m] for m, (_, accs) in chunks]))
 
     def accuracy(self, val_batches, total):
         """Validation accuracy of every slot (inference mode), ``[K]``."""

@@ -139,6 +139,26 @@ def test_snapshot_carries_a_run_on_step_for_step():
     assert trainer._run.experimental_get_tracing_count() == 1
 
 
+def test_runs_longer_than_a_chunk_are_chunked_seamlessly(monkeypatch):
+    """The compiled loop takes at most CHUNK steps a call; 20 steps in chunks of 7 are
+    the 20 steps of one call, losses and weights."""
+    import deap_nos.trainer as trainer_module
+    x, y = _digits()
+    ends = []
+    for chunk in (trainer_module.CHUNK, 7):
+        monkeypatch.setattr(trainer_module, "CHUNK", chunk)
+        trainer = build(BASE, x.shape[1:], 10, 2, x, y, 32, T, WARMUP)
+        w0, s0 = trainer.net.init(3)
+        for slot, name in enumerate(("Opt9", "AdamSpace")):
+            trainer.assign(slot, trainer.interpreter.encode(nos.zoo.genome(name)), w0, s0,
+                           0.05, seed=slot)
+        losses, accs = trainer.run(20)
+        assert losses.shape == accs.shape == (20, 2) and trainer.t.numpy().tolist() == [20, 20]
+        ends.append((losses, trainer.weights(0)[0]))
+    np.testing.assert_array_equal(ends[0][0], ends[1][0])
+    np.testing.assert_array_equal(ends[0][1], ends[1][1])
+
+
 def test_silu_equals_tensorflows_in_value_and_gradient():
     """The batched net's tanh-form swish is tf.nn.silu to float32 rounding, gradient too,
     from deep saturation to large activations. Absolute 3e-6: below x ≈ -16 the tanh
