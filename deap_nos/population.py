@@ -270,20 +270,19 @@ class PopulationEvaluator(SurrogateEvaluator):
         try:
             batch = job.protocol.send(results)
         except StopIteration as stop:
-            job.head = None
             job.info.update(failed=False, reason=None, stage="done")
             job.result = Evaluation((stop.value,), job.info)
             return
         except _Failure as fail:
             self._fail(job, fail)
             return
-        job.runs, order = [], len(job.info["sweep"])
-        for kind, lr, r in batch:
+        job.runs, done = [], len(job.info["sweep"])
+        for position, (kind, lr, r) in enumerate(batch):
             length = self.sweep_steps if kind == "sweep" else self.steps
             head = job.head if kind == "train" and r == 0 else None
             run = _Run(job, kind, lr, sub_seed(job.seed, r), r, length, self.eval_every,
                        resume=head if head is not None and head.lr == lr else None)
-            run.order, order = order, order + (kind == "sweep")
+            run.order = done + position       # its place in info["sweep"] (sweep runs)
             job.runs.append(run)
             if kind == "train":
                 queue.appendleft(run)
