@@ -37,7 +37,8 @@ from .devices import detect_gpus, nvidia_smi_gpus  # noqa: F401 (public here too
 from .evaluation import Evaluation
 
 __all__ = ["ProcessMap", "close_map", "dask_map", "DaskMap", "WorkerLostError", "detect_gpus",
-           "worker_index", "threads_per_worker", "usable_cpus"]
+           "worker_index", "threads_per_worker", "usable_cpus", "default_workers",
+           "available_memory"]
 
 
 class WorkerLostError(RuntimeError):
@@ -97,6 +98,40 @@ def usable_cpus():
         return len(os.sched_getaffinity(0))
     except AttributeError:
         return os.cpu_count() or 1
+
+
+#: Memory a worker process is given when the default number of workers is chosen:
+#: TensorFlow, the data and one compiled training program (≈ 0.9 GB resident at the
+#: ``default`` preset), with room to spare.
+WORKER_MEMORY = 3 << 29          # 1.5 GiB
+
+
+def available_memory():
+    """Bytes of memory available to new processes (Linux ``MemAvailable``; the free
+    pages elsewhere), or None where neither can be read."""
+    try:
+        with open("/proc/meminfo") as stream:
+            for line in stream:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def default_workers(memory_per_worker=WORKER_MEMORY):
+    """Worker processes for a search on this machine: one per usable core (on CPUs one
+    single-threaded process per core trains 1.5x the steps per second of one process
+    using both cores, benchmarks/RESULTS.md), fewer where the available memory would
+    not hold ``memory_per_worker`` bytes each; at least 1."""
+    workers = usable_cpus()
+    memory = available_memory()
+    if memory is not None:
+        workers = min(workers, int(memory // max(1, int(memory_per_worker))))
+    return max(1, workers)
 
 
 def threads_per_worker(workers, gpus=()):

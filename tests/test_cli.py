@@ -196,6 +196,9 @@ def test_cpu_default_spreads_genomes_over_worker_processes(monkeypatch):
     spread = toolbox("--workers", "2")
     pool = spread.map.func
     assert isinstance(pool, parallel.ProcessMap) and pool.workers == 2 and pool.threads == 4
+    monkeypatch.setattr(parallel, "available_memory", lambda: 64 << 30)
+    per_core = toolbox().map.func                      # the default: one per core
+    assert per_core.workers == 8 and per_core.threads == 1
     assert isinstance(spread.evaluate.func, PopulationEvaluator)
     assert spread.evaluate.func.slots == 1
     alone = toolbox("--workers", "1", "--slots", "4")

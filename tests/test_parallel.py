@@ -196,6 +196,31 @@ def test_workers_share_the_cores(monkeypatch):
         assert mapper(get_env, ["TF_NUM_INTRAOP_THREADS"]) == [None]
 
 
+def test_default_workers_one_per_core_as_memory_allows(monkeypatch, tmp_path):
+    """A search's default: one worker per usable core, fewer where the available memory
+    would not hold WORKER_MEMORY each, never none; MemAvailable is read from meminfo."""
+    from deap_nos import parallel
+
+    gib = 1 << 30
+    monkeypatch.setattr(parallel, "usable_cpus", lambda: 8)
+    monkeypatch.setattr(parallel, "available_memory", lambda: 64 * gib)
+    assert parallel.default_workers() == 8
+    monkeypatch.setattr(parallel, "available_memory", lambda: 7 * gib)
+    assert parallel.default_workers() == 4                  # 7 GiB // 1.5 GiB
+    assert parallel.default_workers(memory_per_worker=gib) == 7
+    monkeypatch.setattr(parallel, "available_memory", lambda: gib // 2)
+    assert parallel.default_workers() == 1
+    monkeypatch.setattr(parallel, "available_memory", lambda: None)   # unreadable
+    assert parallel.default_workers() == 8
+    monkeypatch.undo()
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       24000000 kB\nMemAvailable:    3145728 kB\n")
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda path, *a, **k: real_open(
+        meminfo if path == "/proc/meminfo" else path, *a, **k))
+    assert parallel.available_memory() == 3 * gib
+
+
 def tensorflow_sum(n):
     import tensorflow as tf
     return float(tf.reduce_sum(tf.range(n, dtype=tf.float32)))

@@ -5,7 +5,6 @@ Kept in one place so that ``--help`` and the options a resume compares
 error with exit code 2, not argparse's usage dump.
 """
 import argparse
-import os
 
 from .commands import cmd_check, cmd_compare, cmd_plot, cmd_show, cmd_verdict
 from .search import cmd_search
@@ -53,8 +52,9 @@ def build_parser():
                         help="tournament sample size (regularized evolution; default 3)")
     search.add_argument("--hidden", type=_positive, default=4,
                         help="hidden nodes of random graphs (paper text 4, authors' code 5)")
-    search.add_argument("--workers", type=_positive, default=min(2, os.cpu_count() or 1),
-                        help="evaluation processes (default: up to 2)")
+    search.add_argument("--workers", type=_positive, default=None,
+                        help="evaluation processes (default: one per usable core, fewer "
+                        "where the available memory would not hold 1.5 GB each)")
     search.add_argument("--evaluator", choices=("population", "single"), default=None,
                         help="population: train many genomes side by side in one compiled "
                         "program (default for the ConvNet presets); single: one genome "

@@ -14,7 +14,7 @@ import sys
 import time
 
 from ..errors import NOSError
-from ..parallel import close_map
+from ..parallel import close_map, default_workers
 from .common import (_check_data, _evaluator_settings, _stderr, batched_map,
                      make_evaluator)
 from .report import write_report
@@ -44,11 +44,14 @@ def cmd_search(args):
 
 
 def _search_toolbox(args):
-    """``(toolbox, space, evaluator)`` of a search, with the run's seed set."""
+    """``(toolbox, space, evaluator)`` of a search, with the run's seed set (and its
+    ``--workers`` chosen, when not given, for the settings it records)."""
     import numpy as np
 
     from ..space import SearchSpace
     from ..toolbox import make_toolbox
+    if args.workers is None:
+        args.workers = default_workers()
     random.seed(args.seed)
     np.random.seed(args.seed)
     space = SearchSpace.default(n_hidden=args.hidden)
