@@ -123,10 +123,14 @@ def available_memory():
 
 
 def default_workers(memory_per_worker=WORKER_MEMORY):
-    """Worker processes for a search on this machine: one per usable core (on CPUs one
-    single-threaded process per core trains 1.5x the steps per second of one process
-    using both cores, benchmarks/RESULTS.md), fewer where the available memory would
-    not hold ``memory_per_worker`` bytes each; at least 1."""
+    """Worker processes for a search on this machine: one per GPU where there are GPUs;
+    else one per usable core (on CPUs one single-threaded process per core trains 1.5x
+    the steps per second of one process using both cores, benchmarks/RESULTS.md),
+    fewer where the available memory would not hold ``memory_per_worker`` bytes each;
+    at least 1."""
+    gpus = detect_gpus()
+    if gpus:
+        return len(gpus)
     workers = usable_cpus()
     memory = available_memory()
     if memory is not None:

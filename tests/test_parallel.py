@@ -197,11 +197,13 @@ def test_workers_share_the_cores(monkeypatch):
 
 
 def test_default_workers_one_per_core_as_memory_allows(monkeypatch, tmp_path):
-    """A search's default: one worker per usable core, fewer where the available memory
-    would not hold WORKER_MEMORY each, never none; MemAvailable is read from meminfo."""
+    """A search's default: one worker per GPU, else one per usable core, fewer where the
+    available memory would not hold WORKER_MEMORY each, never none; MemAvailable is
+    read from meminfo."""
     from deap_nos import parallel
 
     gib = 1 << 30
+    monkeypatch.setattr(parallel, "detect_gpus", lambda: [])
     monkeypatch.setattr(parallel, "usable_cpus", lambda: 8)
     monkeypatch.setattr(parallel, "available_memory", lambda: 64 * gib)
     assert parallel.default_workers() == 8
@@ -212,6 +214,8 @@ def test_default_workers_one_per_core_as_memory_allows(monkeypatch, tmp_path):
     assert parallel.default_workers() == 1
     monkeypatch.setattr(parallel, "available_memory", lambda: None)   # unreadable
     assert parallel.default_workers() == 8
+    monkeypatch.setattr(parallel, "detect_gpus", lambda: ["0", "1", "2"])
+    assert parallel.default_workers() == 3                  # one per GPU
     monkeypatch.undo()
     meminfo = tmp_path / "meminfo"
     meminfo.write_text("MemTotal:       24000000 kB\nMemAvailable:    3145728 kB\n")

@@ -53,8 +53,9 @@ def build_parser():
     search.add_argument("--hidden", type=_positive, default=4,
                         help="hidden nodes of random graphs (paper text 4, authors' code 5)")
     search.add_argument("--workers", type=_positive, default=None,
-                        help="evaluation processes (default: one per usable core, fewer "
-                        "where the available memory would not hold 1.5 GB each)")
+                        help="evaluation processes (default: one per GPU; on CPUs one per "
+                        "usable core, fewer where the available memory would not hold "
+                        "1.5 GB each)")
     search.add_argument("--evaluator", choices=("population", "single"), default=None,
                         help="population: train many genomes side by side in one compiled "
                         "program (default for the ConvNet presets); single: one genome "
