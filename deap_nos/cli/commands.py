@@ -110,7 +110,8 @@ def cmd_verdict(args):
     """Judge a finished run's best genomes on the held-out test split."""
     from ..heldout import verdict_for_run
     result = verdict_for_run(args.run, seeds=args.verdict_seeds, top=args.verdict_top,
-                             progress=None if args.quiet else _stderr)
+                             progress=None if args.quiet else _stderr,
+                             backend=args.backend)
     print(result.report())
     return 0
 

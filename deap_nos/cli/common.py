@@ -73,7 +73,9 @@ def make_evaluator(args, space=None, optimizer_factory=None):
         from ..population import PopulationEvaluator
         options.pop("optimizer_factory")
         evaluator = PopulationEvaluator.preset(args.preset, space=space,
-                                               slots=args.slots or 1, **options)
+                                               slots=args.slots or 1, **options,
+                                               backend=getattr(args, "backend",
+                                                               "tensorflow"))
         return evaluator if args.slots else evaluator.with_slots(default_slots(evaluator))
     return SurrogateEvaluator.preset(args.preset, space=space, **options)
 
@@ -120,6 +122,12 @@ def _population(args):
     """``--evaluator population`` (the default where it applies: ConvNet presets
     without augmentation); ``single`` keeps one genome per process at a time."""
     choice = getattr(args, "evaluator", None)
+    if getattr(args, "backend", "tensorflow") != "tensorflow":
+        if choice == "single" or args.preset == "cheap" or _preset_value(args.preset,
+                                                                       "augment"):
+            raise NOSError(f"--backend {args.backend} trains with the population evaluator "
+                           f"only (not --evaluator single, --preset cheap or authors)")
+        return True
     if choice == "single" or choice is None and not hasattr(args, "slots"):
         return False
     if args.preset == "cheap" or _preset_value(args.preset, "augment"):
