@@ -74,4 +74,7 @@ def available(name):
     """True where backend *name*'s framework can be imported."""
     import importlib.util
 
-    return importlib.util.find_spec("jax" if name == "jax" else "tensorflow") is not None
+    try:
+        return importlib.util.find_spec("jax" if name == "jax" else "tensorflow") is not None
+    except ImportError:
+        return False
