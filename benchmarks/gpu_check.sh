@@ -12,6 +12,8 @@ set -u
 OUT=${OUT:-/tmp/gpu_check_out}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false
+# one XLA compile per program shape, shared by the evaluator copies a search makes
+export JAX_COMPILATION_CACHE_DIR=/tmp/jax-cache JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=1
 SITE=/tmp/site
 if ls .whl/*.whl >/dev/null 2>&1; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
@@ -32,10 +34,10 @@ if [ "${TINY:-0}" = 1 ]; then
     SEARCH="--particles 2 --steps 1 --mutations 1 --factor 2 --train-steps 60 --slots 4"
     T_BENCH=600 T_ANCHOR=300 T_SEARCH=600
 else
-    BENCH="--preset paper --random-data --throughput ${BENCH_STEPS:-30} --slots 16 64 256"
+    BENCH="--preset paper --random-data --throughput ${BENCH_STEPS:-30} --slots 64 256 16"
     ANCHOR="--preset paper --conv patches --slots 64 --repeats 2"
     SEARCH="--particles 50 --steps 6 --mutations 6 --slots ${SEARCH_SLOTS:-256}"
-    T_BENCH=${T_BENCH:-200} T_ANCHOR=${T_ANCHOR:-70} T_SEARCH=${T_SEARCH:-310}
+    T_BENCH=${T_BENCH:-180} T_ANCHOR=${T_ANCHOR:-60} T_SEARCH=${T_SEARCH:-300}
 fi
 
 say "devices"
