@@ -43,6 +43,7 @@ _LAZY = {
     "eliminate": ("deap_nos.algorithms", "eliminate"),
     "verdict": ("deap_nos.heldout", "verdict"),
     "reevaluate": ("deap_nos.heldout", "reevaluate"),
+    "optax": ("deap_nos.optax", None),
 }
 
 
