@@ -27,7 +27,11 @@ setup(
         "tqdm>=4.66,<5",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6.80", "dask[distributed]>=2024.1"],
+        "test": ["pytest>=7", "hypothesis>=6.80", "dask[distributed]>=2024.1",
+                 "jax>=0.4.30", "optax>=0.2"],
+        # the JAX population trainer and nos.optax (CPU); on an NVIDIA GPU install
+        # "jax[cuda12]" (or "jax[cuda13]") beside it
+        "jax": ["jax>=0.4.30", "optax>=0.2"],
         "dask": ["dask[distributed]>=2024.1"],
         "gpu": ["tensorflow[and-cuda]>=2.16,<3"],
     },

@@ -7,7 +7,8 @@
 #   (b) the stand-alone anchor (benchmarks/anchor_gpu_population_jax.py) for the ratio.
 # Wheels the machine lacks travel in .whl/ (installed with pip --target /tmp/site),
 # cached MNIST-1D in .whl/cache. Everything is written under $OUT.
-# TINY=1: the same steps at tiny sizes (a CPU smoke test of the script).
+# TINY=1: the same steps at tiny sizes (a CPU smoke test of the script); SKIP_BENCH=1,
+# SKIP_ANCHOR=1 leave (a) or (b) out; T_BENCH, T_SEARCH, T_ANCHOR: their time limits.
 set -u
 OUT=${OUT:-/tmp/gpu_check_out}
 mkdir -p "$OUT"
@@ -31,12 +32,12 @@ say() { echo "== $(date -u +%H:%M:%S) $*" | tee -a "$LOG"; }
 if [ "${TINY:-0}" = 1 ]; then
     BENCH="--preset default --steps 60 --sweep-steps 10 --throughput 5 --slots 2 4"
     ANCHOR="--preset default --conv patches --slots 2 --repeats 1 --chunk 5"
-    SEARCH="--particles 2 --steps 1 --mutations 1 --factor 2 --train-steps 60 --slots 4"
+    SEARCH="--particles 2 --steps 1 --mutations 1 --factor 2 --train-steps 60 --slots 4 --workers 1"
     T_BENCH=600 T_ANCHOR=300 T_SEARCH=600
 else
     BENCH="--preset paper --random-data --throughput ${BENCH_STEPS:-30} --slots 64 256 16"
     ANCHOR="--preset paper --conv patches --slots 64 --repeats 2"
-    SEARCH="--particles 50 --steps 6 --mutations 6 --slots ${SEARCH_SLOTS:-256}"
+    SEARCH="--particles 50 --steps 6 --mutations 6 --slots ${SEARCH_SLOTS:-256} --workers 1"
     T_BENCH=${T_BENCH:-180} T_ANCHOR=${T_ANCHOR:-60} T_SEARCH=${T_SEARCH:-300}
 fi
 
@@ -52,11 +53,13 @@ if command -v nvidia-smi >/dev/null; then
 fi
 mark() { echo "# $(date -u +%H:%M:%S.%N) $*" >> "$OUT/gpu_util.csv"; }
 
+if [ "${SKIP_BENCH:-0}" != 1 ]; then
 say "(a) bench_population.py --backend jax $BENCH"
 mark "bench start"
 timeout "$T_BENCH" python3 benchmarks/bench_population.py --backend jax --single 0 $BENCH \
     2>&1 | grep -v -E "^(WARNING|I0000|E0000|W0000)" | tee "$OUT/bench_paper.txt"
 mark "bench end"
+fi
 
 say "(c) deap-nos search --backend jax $SEARCH --no-verdict"
 mark "search start"
@@ -88,11 +91,13 @@ PY
 grep -E "evaluations|failed" "$OUT/search_report.md" | head -3 | tee -a "$LOG"
 cp /tmp/gpu-search/evaluations.log "$OUT/" 2>/dev/null || true
 
+if [ "${SKIP_ANCHOR:-0}" != 1 ]; then
 say "(b) anchor $ANCHOR"
 mark "anchor start"
 timeout "$T_ANCHOR" python3 benchmarks/anchor_gpu_population_jax.py $ANCHOR 2>&1 \
     | tee "$OUT/anchor.txt"
 mark "anchor end"
+fi
 
 [ -n "$SAMPLER" ] && kill "$SAMPLER" 2>/dev/null
 say "done"

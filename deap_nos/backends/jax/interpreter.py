@@ -69,21 +69,22 @@ class JaxInterpreter(Interpreter):
         ctx = _Context(g, w, t, {m: new[m] for m in _MOMENT_ORDER}, B)
         values = [jnp.broadcast_to(p.fn(ctx, B), g.shape) for p in self.operands]
         decays = self._decays_one(codes["decay"], t, B)           # [N, 2]
-        n = self.max_nodes
+        n, m = self.max_nodes, len(values)
         table = jnp.stack(values + [jnp.zeros_like(g)] * n)       # [M + N, P]
-        m = len(values)
-        nodes = state["nodes"]
-        node_states = []
         key = B.key
-        for k in range(n):
-            B.key = jax.random.fold_in(key, k + 1)
+
+        def body(k, carry):
+            # slots in topological order; the bank of operations is compiled once
+            table, nodes = carry
+            B.key, B.calls = jax.random.fold_in(key, k + 1), 0
             refs = codes["inputs"][k]
             x = table[refs[0]] * decays[k, 0]
             y = table[refs[1]] * decays[k, 1]
             out, n_new = self._apply_op(codes["op"][k], x, y, nodes[k], t, B)
-            table = table.at[m + k].set(out)
-            node_states.append(n_new)
-        new["nodes"] = jnp.stack(node_states)
+            return table.at[m + k].set(out), nodes.at[k].set(n_new)
+
+        table, nodes = jax.lax.fori_loop(0, n, body, (table, state["nodes"]))
+        new["nodes"] = nodes
         return table[-1], new
 
     def _apply_op(self, op, x, y, n, t, B):
