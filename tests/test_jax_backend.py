@@ -283,3 +283,29 @@ def test_unknown_backend_is_a_clear_error():
 
     with pytest.raises(NOSError, match="unknown backend 'torch'"):
         PopulationEvaluator.preset("quick", slots=1, backend="torch")
+
+
+def test_graph_optimizer_refuses_keras_jax_backend_by_name():
+    script = textwrap.dedent('''
+        import deap_nos as nos
+        from deap_nos.errors import NOSError
+        from deap_nos.keras import GraphOptimizer
+        try:
+            GraphOptimizer(nos.zoo.genome("AdamSpace"))
+        except NOSError as exc:
+            print("refused:", exc)
+    ''')
+    env = dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=ROOT)
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert "refused:" in proc.stdout, proc.stderr[-2000:]
+    assert "'jax'" in proc.stdout and "tensorflow" in proc.stdout
+
+
+def test_search_under_keras_jax_backend_stops_at_the_start():
+    env = dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=ROOT)
+    proc = subprocess.run([sys.executable, "-m", "deap_nos.cli", "search", "--preset", "quick",
+                           "--no-verdict", "--run-dir", os.devnull + "-never"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert "KERAS_BACKEND=jax" in proc.stderr and "--backend jax" in proc.stderr

@@ -57,6 +57,7 @@ def make_evaluator(args, space=None, optimizer_factory=None):
         from ..cheap import DigitsEvaluator
         steps = {"steps": args.train_steps} if args.train_steps else {}
         return DigitsEvaluator(seed=args.seed, space=space, **steps)
+    _check_keras_backend(args)
     from ..evaluator import SurrogateEvaluator
     options = {"seed": args.seed, "optimizer_factory": optimizer_factory}
     if args.data:
@@ -78,6 +79,16 @@ def make_evaluator(args, space=None, optimizer_factory=None):
                                                                "tensorflow"))
         return evaluator if args.slots else evaluator.with_slots(default_slots(evaluator))
     return SurrogateEvaluator.preset(args.preset, space=space, **options)
+
+
+def _check_keras_backend(args):
+    """A TensorFlow-trained search under Keras' JAX or PyTorch backend would fail every
+    candidate and exit 0: refuse it at the start, naming the backend."""
+    keras_backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if getattr(args, "backend", "tensorflow") == "tensorflow" and keras_backend != "tensorflow":
+        raise NOSError(f"the ConvNet presets train with Keras on TensorFlow, but "
+                       f"KERAS_BACKEND={keras_backend}: unset it, or train in JAX with "
+                       f"--backend jax")
 
 
 def default_slots(evaluator=None):

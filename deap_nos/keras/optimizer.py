@@ -88,6 +88,22 @@ class _Runtime:
             self.fused = call
 
 
+#: The Keras backends GraphOptimizer runs on (its state updates are TensorFlow's).
+SUPPORTED_BACKENDS = ("tensorflow",)
+
+
+def require_tensorflow_backend(what="GraphOptimizer"):
+    """Refuse, naming the backend, where Keras runs on another backend than TensorFlow:
+    the optimizer's in-place state updates and its genome interpreter are TensorFlow's,
+    and under Keras' JAX or PyTorch backends every step would fail."""
+    name = keras.backend.backend()
+    if name not in SUPPORTED_BACKENDS:
+        raise NOSError(f"{what} runs on Keras' {', '.join(SUPPORTED_BACKENDS)} backend; "
+                       f"this Keras runs on {name!r} (KERAS_BACKEND). Set "
+                       f"KERAS_BACKEND=tensorflow, or in JAX use nos.optax.transform(genome) "
+                       f"and deap-nos search --backend jax")
+
+
 @keras.saving.register_keras_serializable(package="deap_nos")
 class GraphOptimizer(keras.optimizers.Optimizer):
     """A Keras optimizer running an evolved update graph (SEARCH_SPACE.md §1–5).
@@ -142,6 +158,7 @@ class GraphOptimizer(keras.optimizers.Optimizer):
                  hold_steps=0, momentum_schedule="cycle", nesterov="default", space=None,
                  seed=None, one_cycle=True, jit_update=True, name="graph_optimizer",
                  **kwargs):
+        require_tensorflow_backend(type(self).__name__)
         super().__init__(learning_rate=_as_lr(learning_rate), name=name, **kwargs)
         warmup_steps = default_warmup(total_steps) if warmup_steps is None else warmup_steps
         _check_schedule_args(total_steps, warmup_steps, hold_steps, momentum_schedule,
