@@ -118,11 +118,11 @@ class TermMixSpace:
         """Mutate ``individual`` in place; returns ``(individual,)``."""
         indpb = self.indpb if indpb is None else indpb
         before = individual.key()
-        for _ in range(20):
-            fields = self._mutated(individual.fields(), indpb)
-            self._set(individual, fields)
+        for _ in range(50):     # a change the key sees (not only inactive genes)
+            self._set(individual, self._mutated(individual.fields(), indpb))
             if individual.key() != before:
                 break
+            indpb = max(indpb, 0.1)
         return (individual,)
 
     def _step(self, value, low, high):
