@@ -397,3 +397,37 @@ def test_import_is_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+# ------------------------------------------------------------------ Keras, ConvNet
+def test_keras_optimizer_runs_the_program():
+    keras = pytest.importorskip("keras")
+    from deap_nos.spaces.termmix.convnet import TermMixOptimizer
+    rng = np.random.default_rng(4)
+    grads = [rng.normal(size=(2, 3)).astype("float32") for _ in range(5)]
+    want = np.cumsum(run_program(ZOO["TermMixEvolved"], grads, 0.1, total=5, warmup=2),
+                     axis=0)
+    var = keras.Variable(np.zeros((2, 3), "float32"))
+    opt = TermMixOptimizer(str(ZOO["TermMixEvolved"]), learning_rate=0.1, total_steps=5,
+                           warmup_steps=2)
+    for g in grads:
+        opt.apply([keras.ops.convert_to_tensor(g)], [var])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(var), want[-1], rtol=1e-4,
+                               atol=1e-6)
+    again = TermMixOptimizer.from_config(opt.get_config())
+    assert again.genome == ZOO["TermMixEvolved"] and again.warmup_steps == 2
+
+
+@pytest.mark.slow
+def test_convnet_fitness_relative_to_adam():
+    pytest.importorskip("tensorflow")
+    from deap_nos.spaces.termmix.convnet import ConvNetTermMixEvaluator
+    ev = ConvNetTermMixEvaluator(tasks=("digits", "synthetic"), preset="quick", steps=60,
+                                 sweep_steps=20, eval_every=30, stop_after=60,
+                                 lr_grid=(0.01, 0.001), quick_rates=())
+    assert ev(ZOO["Adam"]) == (1.0,)
+    evolved = ev(ZOO["TermMixEvolved"])
+    ref = ev.adam_accuracies()
+    if not evolved.failed:
+        want = np.mean([evolved.info["tasks"][t]["acc"] / ref[t] for t in ev.tasks])
+        assert evolved[0] == pytest.approx(want)
