@@ -431,3 +431,50 @@ def test_convnet_fitness_relative_to_adam():
     if not evolved.failed:
         want = np.mean([evolved.info["tasks"][t]["acc"] / ref[t] for t in ev.tasks])
         assert evolved[0] == pytest.approx(want)
+
+
+# ------------------------------------------------------------------ population path
+def test_interpreter_equals_the_program_per_run():
+    tf = pytest.importorskip("tensorflow")
+    from deap_nos.spaces.termmix.batched import TermMixInterpreter
+    random.seed(8)
+    genomes = list(ZOO.values()) + [SPACE.random(screen=False) for _ in range(3)]
+    k, p, steps = len(genomes), 5, 7
+    interp = TermMixInterpreter(total_steps=steps, warmup_steps=2)
+    codes = interp.encode_batch(genomes)
+    rng = np.random.default_rng(5)
+    grads = [rng.normal(size=(k, p)).astype("float32") for _ in range(steps)]
+    lr = np.linspace(0.01, 0.1, k).astype("float32")
+    state = interp.init(k, p)
+    got = []
+    for t, g in enumerate(grads):
+        delta, state = interp.update(codes, tf.constant(g), None, state,
+                                     tf.fill([k], float(t)), lr)
+        got.append(delta.numpy())
+    for row, genome in enumerate(genomes):
+        want = run_program(genome, [g[row].astype(np.float64) for g in grads], lr[row],
+                           total=steps, warmup=2)
+        np.testing.assert_allclose([d[row] for d in got], want, rtol=2e-4, atol=1e-6)
+
+
+def test_population_trainer_runs_termmix_without_retracing():
+    pytest.importorskip("tensorflow")
+    from deap_nos.batched import BatchedConvNet
+    from deap_nos.spaces.termmix.batched import TermMixInterpreter
+    from deap_nos.trainer import PopulationTrainer
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 12, 1)).astype("float32")
+    y = rng.integers(0, 3, size=64).astype("int32")
+    net = BatchedConvNet(2, (12, 1), 3)
+    interp = TermMixInterpreter(total_steps=10, warmup_steps=2)
+    trainer = PopulationTrainer(net, interp, 2, x, y, batch_size=16, jit=False)
+    for slot, name in enumerate(("Adam", "TermMixEvolved")):
+        w, s = net.init(slot)
+        trainer.assign(slot, interp.encode(ZOO[name]), w, s, 0.01, seed=slot)
+    losses, _ = trainer.run(3)
+    assert losses.shape == (3, 2) and np.isfinite(losses).all()
+    traces = trainer._run.experimental_get_tracing_count()
+    w, s = net.init(7)
+    trainer.assign(0, interp.encode(ZOO["Signum"]), w, s, 0.01, seed=7)
+    trainer.run(3)
+    assert trainer._run.experimental_get_tracing_count() == traces
