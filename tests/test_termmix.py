@@ -478,3 +478,18 @@ def test_population_trainer_runs_termmix_without_retracing():
     trainer.assign(0, interp.encode(ZOO["Signum"]), w, s, 0.01, seed=7)
     trainer.run(3)
     assert trainer._run.experimental_get_tracing_count() == traces
+
+
+@pytest.mark.slow
+def test_population_evaluator_trains_termmix_genomes():
+    pytest.importorskip("tensorflow")
+    from deap_nos.population import PopulationEvaluator
+    ev = PopulationEvaluator("quick", space=SPACE, slots=2, steps=60, sweep_steps=20,
+                             eval_every=30, stop_after=60, lr_grid=(0.01, 0.001),
+                             quick_rates=())
+    assert isinstance(ev.trainer().interpreter,
+                      __import__("deap_nos.spaces.termmix.batched",
+                                 fromlist=["x"]).TermMixInterpreter)
+    results = ev.evaluate_many([ZOO["Adam"], ZOO["TermMixEvolved"], ZOO["RMSprop"]])
+    assert all(r.info["stage"] in ("done", "sweep", "train") for r in results)
+    assert any(not r.failed and 0.1 < r[0] <= 1.0 for r in results)

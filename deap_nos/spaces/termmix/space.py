@@ -85,6 +85,12 @@ class TermMixSpace:
         return compile_program(genome, backend, total_steps, warmup_steps, hold_steps,
                                **options)
 
+    def interpreter(self, total_steps=1000, warmup_steps=0, hold_steps=0, **options):
+        """The batched program of the population path (one per process, no retrace per
+        genome): :class:`~deap_nos.spaces.termmix.batched.TermMixInterpreter`."""
+        from .batched import TermMixInterpreter
+        return TermMixInterpreter(total_steps, warmup_steps, hold_steps, **options)
+
     # -- protocol: random genomes and operators
     def random_fields(self, rng=random):
         """Uniform genes; each term on with probability ``p_on``, at least one on."""
