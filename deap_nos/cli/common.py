@@ -142,12 +142,35 @@ def _evaluator_settings(evaluator):
     return {"repr": repr(evaluator), "steps": getattr(evaluator, "steps", None)}
 
 
+def _data_name(args):
+    """The data set a command trains on: ``--data``, else its preset's."""
+    if args.data:
+        return args.data
+    return "digits" if args.preset == "cheap" else _preset_value(args.preset, "data")
+
+
+def check_options(args):
+    """Refuse, in one line naming the flag, options that do not fit together — before
+    anything starts (TensorFlow) or is written (a run folder).
+
+    ``--data-dir`` is read only for CIFAR-10 (``--data cifar10``, or the paper/authors
+    presets): MNIST-1D is generated and digits are embedded, so a folder given with
+    them would be silently ignored (or, before, fail deep in the evaluator)."""
+    if getattr(args, "data_dir", None) and _data_name(args) != "cifar10":
+        raise NOSError(f"--data-dir is read only for CIFAR-10 (--data cifar10, or --preset "
+                       f"paper/authors); --preset {args.preset} trains on "
+                       f"{_data_name(args)}, which needs no folder: drop --data-dir")
+    if args.preset == "cheap" and args.data not in (None, "digits"):
+        raise NOSError("--preset cheap trains on the embedded digits only; "
+                       "use --preset default/quick/paper/authors for other data")
+
+
 def _check_data(args):
     """Fail early, in one line, when the data set cannot be found (without loading it:
     the evaluator loads it where it trains)."""
     from .. import data
-    name = args.data or (None if args.preset == "cheap" else _preset_value(args.preset, "data"))
-    if name == "cifar10":
+    check_options(args)
+    if _data_name(args) == "cifar10":
         data.find_cifar10(args.data_dir)
 
 

@@ -27,10 +27,10 @@ def cmd_search(args):
     stored = None
     if args.resume:
         args, stored = _resumed(args)
+    _check_data(args)       # one-line errors before anything starts or is written
     run_dir = args.resume or args.run_dir or os.path.join(
         "runs", time.strftime("search-%Y%m%d-%H%M%S"))
     os.makedirs(run_dir, exist_ok=True)
-    _check_data(args)
     toolbox = None
     try:
         toolbox, space, evaluator = _search_toolbox(args)
@@ -99,6 +99,8 @@ def _run_search(args, run_dir, stored, toolbox, space, evaluator):
     elapsed = time.perf_counter() - started
     close_map(toolbox.map)
     report = write_report(run_dir, best, baseline, logbook, args, elapsed)
+    from .. import runfolder
+    runfolder.record_finish(run_dir)
     print(report)
     if args.verdict and args.preset != "cheap":
         from ..heldout import verdict_for_run
@@ -145,22 +147,24 @@ def _resumed(args):
     if not os.path.isdir(args.resume):
         raise NOSError(f"--resume {args.resume}: no such run folder")
     stored = runfolder.read_settings(args.resume)
-    options = {k: v for k, v in vars(args).items() if k not in ("func", "given")}
+    options = {k: v for k, v in vars(args).items() if k not in ("func", "given", "argv")}
     merged = runfolder.resume_options(options, getattr(args, "given", ()), stored,
                                       args.resume)
     if not merged.get("quiet"):
         print(f"deap-nos: resuming {args.resume} with its settings "
               f"({runfolder.summary(merged)})", file=sys.stderr)
-    return argparse.Namespace(func=args.func, **merged), stored
+    return argparse.Namespace(func=args.func, argv=getattr(args, "argv", None),
+                              **merged), stored
 
 
 def _write_settings(run_dir, args, evaluator, stored=None):
     """settings.json: the options, the evaluator and the environment of a new run;
     a resume keeps them and adds itself to ``resumes``."""
     from .. import runfolder
-    options = {k: v for k, v in vars(args).items() if k not in ("func", "given")}
+    options = {k: v for k, v in vars(args).items() if k not in ("func", "given", "argv")}
+    argv = getattr(args, "argv", None)
     if stored is not None:
-        runfolder.record_resume(run_dir, stored, options)
+        runfolder.record_resume(run_dir, stored, options, argv)
     else:
         runfolder.write_settings(run_dir, runfolder.new_settings(
-            options, _evaluator_settings(evaluator)))
+            options, _evaluator_settings(evaluator), argv))
