@@ -26,6 +26,8 @@ import hashlib
 import os
 import signal
 import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
@@ -54,7 +56,47 @@ def worker_index():
     return _WORKER["index"]
 
 
-def _init_worker(counter, slots, gpus, threads, initializer, initargs):
+#: Seconds between a worker's checks that its parent is still alive.
+PARENT_POLL = 0.5
+
+
+def _set_parent_death_signal():
+    """Linux: have the kernel SIGKILL this process when the thread that created it
+    ends (``prctl(PR_SET_PDEATHSIG)``), whatever kills the parent — SIGKILL included."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0   # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError, ValueError):
+        return False
+
+
+def _watch_parent(parent):
+    """End this process when it is orphaned (its parent PID changes: re-parented to
+    PID 1 or a subreaper), for systems without ``PR_SET_PDEATHSIG``."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL)
+    os._exit(1)
+
+
+def _die_with_parent(parent, pdeathsig):
+    """Make sure this worker does not outlive *parent* (the process that started it):
+    a parent killed with SIGKILL runs no cleanup, and its orphaned workers would train
+    on for minutes, holding a GPU and writing nothing."""
+    if pdeathsig:
+        _set_parent_death_signal()
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)              # the parent died before the signal was set
+    watched = os.getppid()
+    threading.Thread(target=_watch_parent, args=(watched,), daemon=True,
+                     name="deap_nos-parent-watch").start()
+
+
+def _init_worker(counter, slots, gpus, threads, initializer, initargs, parent=None,
+                 pdeathsig=False):
+    _die_with_parent(parent, pdeathsig)
     # Ctrl-C reaches the whole process group: the parent stops the run and
     # terminates the workers; a worker catching it would only lose its item
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -221,10 +263,15 @@ class ProcessMap:
             ctx = multiprocessing.get_context(method)
             counter = ctx.Value("i", 0)
             self._slots = ctx.Array("l", [-1] * self.workers, lock=False)
+            # the kernel's parent-death signal follows the creating *thread*: only
+            # from the main thread, which lives as long as the process
+            main = threading.current_thread() is threading.main_thread()
+            parent = None if method == "forkserver" else os.getpid()
             self._executor = ProcessPoolExecutor(
                 self.workers, mp_context=ctx, initializer=_init_worker,
                 initargs=(counter, self._slots, self.gpus, self.threads,
-                          self._initializer, self._initargs))
+                          self._initializer, self._initargs, parent,
+                          main and method != "forkserver"))
         return self._executor
 
     def _reset(self):

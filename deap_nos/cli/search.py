@@ -13,6 +13,7 @@ import random
 import sys
 import time
 
+from .. import runlock
 from ..errors import NOSError
 from ..parallel import close_map, default_workers
 from .common import (_check_data, _evaluator_settings, _stderr, batched_map,
@@ -31,6 +32,8 @@ def cmd_search(args):
     run_dir = args.resume or args.run_dir or os.path.join(
         "runs", time.strftime("search-%Y%m%d-%H%M%S"))
     os.makedirs(run_dir, exist_ok=True)
+    # one writer per run folder: a second search or resume there is refused at once
+    lock = runlock.acquire(run_dir, notify=_stderr)
     toolbox = None
     try:
         toolbox, space, evaluator = _search_toolbox(args)
@@ -41,6 +44,8 @@ def cmd_search(args):
         print(f"\ndeap-nos: stopped. {run_dir} holds the run up to its last checkpoint; "
               f"continue it with:\n  deap-nos search --resume {run_dir}", file=sys.stderr)
         raise
+    finally:
+        lock.release()
 
 
 def _search_toolbox(args):
