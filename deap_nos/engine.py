@@ -37,7 +37,7 @@ from collections import Counter
 from . import checkpoint as _ckpt
 from .errors import NOSError
 from .mapcall import _map_evaluate, _stream_evaluate, registered
-from .runlog import EvaluationLog, ProgressBar, log_record
+from .runlog import EvaluationLog, ProgressBar, log_record, restore_log
 
 __all__ = ["genome_key"]
 
@@ -56,6 +56,11 @@ def genome_key(individual):
     if isinstance(individual, list):
         return repr(list(individual))
     return repr(individual)
+
+
+def _exists(path):
+    """A checkpoint file or the previous version :func:`checkpoint.save` keeps."""
+    return os.path.exists(path) or os.path.exists(path + _ckpt.PREVIOUS_SUFFIX)
 
 
 def _info(individual):
@@ -153,7 +158,28 @@ class _Session:
             if inline:
                 self.cachefile.append([(namespace, k, v) for k, v in inline.items()])
         if logfile is not None:
-            self.log = EvaluationLog(logfile, truncate=log_offset)
+            self.log = self._open_log(logfile, cache_src, cache_offset, log_offset,
+                                      inline is None and target is not None, resume)
+
+    @staticmethod
+    def _open_log(logfile, cache_src, cache_offset, log_offset, rebuild, resume):
+        """The log, holding exactly the committed evaluations' records: rebuilt from
+        the records the cache commits (a damaged, cut or edited log loses nothing),
+        else (a cache without records: an older run folder) cut at *log_offset*."""
+        committed = None
+        if rebuild:
+            committed = _ckpt.read_log_records(cache_src, cache_offset) \
+                if cache_offset else []
+        if committed is None:
+            return EvaluationLog(logfile, truncate=log_offset)
+        context = "resuming" if resume is not None else "starting"
+        if not committed and resume is not None:
+            context = (f"no readable checkpoint in {resume}: the run starts over "
+                       "(the same settings compute the same evaluations)")
+        elif not committed:
+            context = "starting a new run in this folder"
+        restore_log(logfile, committed, context=context)
+        return EvaluationLog(logfile)
 
     # -- checkpoint files
     def _open_state(self, source, target, initial):
@@ -165,10 +191,10 @@ class _Session:
                 return None, self._inherit(target, required=False)
             return None, None
         own = source.initial if initial else source.checkpoint
-        if os.path.exists(own):
+        if _exists(own):        # or its .prev: load() falls back to it, saying so
             return self._load(own), None
         if initial:
-            if os.path.exists(source.checkpoint):
+            if _exists(source.checkpoint):
                 raise _ckpt.CheckpointError(
                     f"{source.folder or source.checkpoint!r} holds an algorithm's "
                     "checkpoint but no initial phase; resume the algorithm instead")
@@ -176,7 +202,7 @@ class _Session:
         return None, self._inherit(source, required=True)
 
     def _inherit(self, files, required):
-        if not os.path.exists(files.initial):
+        if not _exists(files.initial):
             if required:
                 raise _ckpt.CheckpointError(
                     f"no checkpoint at {files.checkpoint!r}: check the path, or start "
@@ -307,9 +333,10 @@ class _Session:
         for (key, ind), result in zip(chunk, results):
             self.cache[key] = result
             self.fresh.add(key)
-            entries.append((self.namespace, key, result))
             records.append(log_record(len(self.cache), self.step, key, ind, result,
                                       phase=self.phase))
+            entries.append((self.namespace, key, result))
+            entries.append((_ckpt.LOG_NAMESPACE, key, records[-1]))   # rebuilds the log
         # log, then cache, then the checkpoint that commits both (a resume truncates
         # the log and the cache back to the offsets of its checkpoint)
         if self.log is not None:

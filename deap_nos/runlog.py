@@ -12,12 +12,14 @@ folder)::
 evaluator's result (not a fitness of ``toolbox.evaluate``). ``n`` counts the run's
 distinct evaluations of that kind.
 
-The log is append-only and shared by the phases of a run folder; a resumed run
-truncates it to the length recorded in the checkpoint, so each evaluation appears
-exactly once. :func:`read_log` reads it back.
+The log is append-only and shared by the phases of a run folder. A resumed run
+rewrites it as the records its checkpoint commits (:func:`restore_log`: the records
+are also in the evaluation cache), so each evaluation appears exactly once, whatever
+happened to the file. :func:`read_log` reads it back.
 """
 import functools
 import json
+from collections import Counter
 import math
 import os
 import sys
@@ -49,13 +51,99 @@ def log_record(n, step, key, individual, evaluation, phase=None):
             "particle": getattr(individual, "particle", None)}
 
 
-class EvaluationLog:
-    """Append-only JSON-lines log; ``truncate`` cuts it back to a checkpointed length."""
+#: Suffix of the file that receives what a resume removes from the log.
+DROPPED_SUFFIX = ".dropped"
 
-    def __init__(self, path, truncate=None):
+
+def _line(record):
+    return (json.dumps(record, sort_keys=True) + "\n").encode("utf-8")
+
+
+def _pieces(data):
+    """The log's lines (with their newline) and, last, any unterminated tail."""
+    pieces = data.split(b"\n")
+    return [p + b"\n" for p in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else [])
+
+
+def _readable(piece):
+    try:
+        return isinstance(json.loads(piece.decode("utf-8")), dict)
+    except ValueError:
+        return False
+
+
+def restore_log(path, committed, context="resuming"):
+    """Make the log at *path* hold exactly the *committed* records, in order.
+
+    The file is re-read record by record (never cut at a byte offset, which a line
+    added or lost before it would shift): each committed record found is kept, each
+    one missing (bytes lost to NULs, a truncated file) is restored from *committed*
+    (the evaluation cache's copy), and everything else — records past the last
+    checkpoint, which the resume evaluates again, unreadable bytes, lines written by
+    hand — is appended to ``path + ".dropped"``, never discarded. A warning says what
+    was kept, restored and moved. Returns ``(kept, restored, dropped_records,
+    dropped_bytes)``.
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read()
+    except FileNotFoundError:
+        data = b""
+    wanted = [_line(r) for r in committed]
+    expected = b"".join(wanted)
+    if data == expected:
+        return len(wanted), 0, 0, 0
+    available = Counter(wanted)
+    found, dropped = Counter(), []
+    for piece in _pieces(data):
+        if available[piece] > found[piece]:
+            found[piece] += 1
+        elif piece.strip(b"\n"):
+            dropped.append(piece)
+    restored = len(wanted) - sum(found.values())
+    readable = sum(_readable(p) for p in dropped)
+    garbage = sum(len(p) for p in dropped if not _readable(p))
+    if dropped:
+        with open(path + DROPPED_SUFFIX, "ab") as stream:
+            stream.write(b"".join(dropped))
+            stream.flush()
+            os.fsync(stream.fileno())
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "wb") as stream:
+        stream.write(expected)
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.replace(tmp, path)
+    if restored or dropped:
+        parts = [f"kept {len(wanted) - restored} of its {len(wanted)} committed records"]
+        if restored:
+            parts.append(f"restored {restored} lost one(s) from the evaluation cache")
+        if dropped:
+            parts.append(f"moved {readable} record(s) past the last checkpoint or not "
+                         f"written by this run and {garbage} unreadable byte(s) to "
+                         f"{os.path.basename(path)}{DROPPED_SUFFIX}")
+        warnings.warn(f"{context}: {path}: {'; '.join(parts)}", RuntimeWarning,
+                      stacklevel=2)
+    return len(wanted) - restored, restored, readable, garbage
+
+
+class EvaluationLog:
+    """Append-only JSON-lines log.
+
+    :param committed: Records the log must hold before appending (a resume):
+        :func:`restore_log` rewrites the file as them.
+    :param truncate: Cut the file back to this many bytes instead (run folders whose
+        cache holds no log records, written by earlier versions).
+    """
+
+    def __init__(self, path, truncate=None, committed=None):
         self.path = os.fspath(path)
         folder = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(folder, exist_ok=True)
+        if committed is not None:
+            restore_log(self.path, committed)
+            truncate = None
         self._stream = open(self.path, "a+b")
         if truncate is not None:
             self._stream.truncate(self._complete_length(truncate))
