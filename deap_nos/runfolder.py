@@ -22,7 +22,7 @@ from .provenance import environment
 SETTINGS_NAME = "settings.json"
 
 #: Options a resume may change: they do not change what the run computes.
-RESUMABLE = ("workers", "quiet")
+RESUMABLE = ("workers", "quiet", "time_limit")
 
 #: Keys of settings.json that are not command-line options.
 NOT_OPTIONS = ("evaluator", "environment", "resumes", "command", "resume", "run_dir",

@@ -130,6 +130,32 @@ def _population(args):
     return True
 
 
+#: Default ``--time-limit`` of each preset, in seconds: several times the longest
+#: training of one genome there (cheap: ~0.1 s; default/quick: seconds to a minute
+#: on CPUs; paper/authors: CIFAR-10 trainings of many minutes).
+TIME_LIMITS = {"cheap": 60.0, "default": 900.0, "quick": 900.0, "paper": 7200.0,
+               "authors": 7200.0}
+
+
+def time_limit(args):
+    """Seconds an evaluation may run (``--time-limit``, else the preset's), None: none."""
+    limit = getattr(args, "time_limit", None)
+    if limit is None:
+        limit = TIME_LIMITS.get(args.preset)
+    return limit or None
+
+
+def apply_time_limit(mapper, limit):
+    """Set the per-evaluation time limit on a toolbox's process pool, if it has one."""
+    from ..engine import registered
+    from ..parallel import ProcessMap
+    target = registered(mapper)
+    if isinstance(target, ProcessMap):
+        target.timeout = limit
+        return True
+    return False
+
+
 def _preset_value(preset, key):
     from ..evaluator import PRESETS
     return PRESETS[preset][key]

@@ -105,6 +105,14 @@ def build_parser():
                         "on a GPU, the K where training throughput stops growing, measured "
                         "at the start (16, 32, 64, ...); 1 on CPUs, where each of --workers "
                         "processes trains one run at a time on its share of the cores")
+    search.add_argument("--time-limit", dest="time_limit", type=_seconds, default=None,
+                        metavar="SECONDS",
+                        help="seconds one evaluation may run in a worker process before it "
+                        "fails (reason and stage 'timeout') and the worker is replaced, so "
+                        "a hanging evaluation cannot block the search; 0: no limit. "
+                        "Default per preset: cheap 60, default/quick 900, paper/authors "
+                        "7200 (several times their longest training). Needs --workers 2+ "
+                        "(one worker evaluates in this process)")
     search.add_argument("--top", type=_positive, default=5, help="hall-of-fame size")
     search.add_argument("--reevaluate", type=_positive, default=3, metavar="SEEDS",
                         help="re-evaluate the hall of fame with this many seeds before "

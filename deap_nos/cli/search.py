@@ -16,7 +16,8 @@ import time
 from .. import runlock
 from ..errors import NOSError
 from ..parallel import close_map, default_workers
-from .common import (_check_data, _evaluator_settings, _stderr, batched_map,
+from .common import (_check_data, _evaluator_settings, _stderr, apply_time_limit,
+                     batched_map, time_limit,
                      make_evaluator)
 from .report import write_report
 
@@ -65,6 +66,8 @@ def _search_toolbox(args):
     toolbox = make_toolbox(space, evaluator, 1 if batched else args.workers)
     if batched:     # the population evaluator trains each map call's genomes together
         toolbox.register("map", batched)
+    else:           # a hanging evaluation fails at the limit; its worker is replaced
+        apply_time_limit(toolbox.map, time_limit(args))
     return toolbox, space, evaluator
 
 
