@@ -364,3 +364,40 @@ def test_a_search_with_a_hanging_genome_goes_on_and_logs_why(tmp_path):
     hung = [r for r in records if r["stage"] == "timeout"]
     assert hung and all("time limit" in r["reason"] and r["failed"] for r in hung)
     assert len(hung) < len(records)
+
+
+# --------------------------------------------- issue 22: Dask, a task that kills
+@pytest.fixture(scope="module")
+def dask_client():
+    distributed = pytest.importorskip("distributed")
+    import dask
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                     dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        yield client
+
+
+def _dies_on_three():
+    def evaluate(x):
+        if x == 3:
+            os._exit(1)          # the worker process dies: Dask raises KilledWorker
+        return x * x
+    return evaluate
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_dask_item_that_kills_its_worker_fails_alone(dask_client, stream):
+    mapper = dask_map(dask_client, retries=0, gpus=None)
+    items = range(8)
+    out = list(mapper.imap(_dies_on_three(), items)) if stream \
+        else mapper(_dies_on_three(), items)
+    assert [out[i] for i in items if i != 3] == [i * i for i in items if i != 3]
+    assert out[3].info["failed"] and out[3].info["stage"] == "crash"
+    assert "KilledWorker" in out[3].info["reason"]
+
+
+def test_dask_map_takes_iterators(dask_client):
+    mapper = dask_map(dask_client, gpus=None)
+    assert mapper(square, iter(range(4))) == [0, 1, 4, 9]
+    assert mapper(square, []) == []
