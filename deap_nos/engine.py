@@ -37,7 +37,8 @@ from collections import Counter
 from . import checkpoint as _ckpt
 from .errors import NOSError
 from .mapcall import _map_evaluate, _stream_evaluate, registered
-from .runlog import EvaluationLog, ProgressBar, log_record, restore_log
+from .runlog import (EvaluationLog, ProgressBar, active_progress, log_record,
+                     restore_log)
 
 __all__ = ["genome_key"]
 
@@ -132,7 +133,9 @@ class _Session:
             logfile = target.log
         self.logfile = logfile
         self.resumed = state
-        self.progress = ProgressBar(planned, enabled=bool(verbose))
+        shared = active_progress()    # one bar for the phases of a deap-nos search
+        self.progress = shared.phase(planned) if shared is not None else \
+            ProgressBar(planned, enabled=bool(verbose))
         if initial and state is not None and state.get("finished"):
             return      # returns its stored result; the files now belong to the next phase
         if initial and state is None and target is not None \
@@ -249,6 +252,8 @@ class _Session:
         snapshot = pickle.loads(self.resumed["snapshot"])
         _ckpt.set_rng_state(snapshot["rng"])
         self.progress.done = snapshot.get("progress", 0)
+        if snapshot.get("progress_total") is not None:
+            self.progress.total = snapshot["progress_total"]
         return snapshot
 
     def save(self):
@@ -270,7 +275,8 @@ class _Session:
         self.counted = set()
         if self.file is None:
             return
-        state.update(step=step, rng=_ckpt.get_rng_state(), progress=self.progress.done)
+        state.update(step=step, rng=_ckpt.get_rng_state(), progress=self.progress.done,
+                     progress_total=self.progress.total)
         self.snapshot = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
         self.save()
 
@@ -298,11 +304,14 @@ class _Session:
             if key not in self.cache and key not in pending:
                 pending.add(key)
                 todo.append((key, ind))
+        # the bar counts distinct evaluations (the log's records): this step's earlier
+        # ones (a resumed replay) are done, cache hits and repeats leave the plan
+        self.progress.update(counts["evals"] - len(todo))
+        self.progress.add_total(-(len(individuals) - counts["evals"]))
         self._evaluate_missing(todo)
         for ind, key in zip(individuals, keys):
             _assign(ind, self.cache[key])
             counts["failures"] += bool(_info(ind).get("failed"))
-        self.progress.update(len(individuals) - len(todo))
         return counts
 
     def _evaluate_missing(self, todo):

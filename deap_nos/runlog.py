@@ -17,6 +17,7 @@ rewrites it as the records its checkpoint commits (:func:`restore_log`: the reco
 are also in the evaluation cache), so each evaluation appears exactly once, whatever
 happened to the file. :func:`read_log` reads it back.
 """
+import contextlib
 import functools
 import json
 from collections import Counter
@@ -320,3 +321,85 @@ class ProgressBar:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+    # -- one bar for the phases of a run
+    def reserve(self, planned):
+        """Set the whole run's planned evaluations as the total, before its phases
+        start: each phase then draws its own plan from it (:meth:`phase`)."""
+        self._reserved = int(planned)
+        self.total = int(planned)
+
+    def phase(self, planned):
+        """A view of this bar for one phase of the run that plans *planned*
+        evaluations (:class:`PhaseProgress`)."""
+        reserved = getattr(self, "_reserved", 0)
+        taken = min(reserved, int(planned))
+        self._reserved = reserved - taken
+        if planned > taken:
+            self.add_total(planned - taken)
+        return PhaseProgress(self, planned)
+
+
+class PhaseProgress:
+    """One phase's share of a run's :class:`ProgressBar` (``deap-nos search``: the
+    initial population then the algorithm, one bar from the first evaluation).
+
+    ``done`` and ``total`` read and set the phase's own counts (what the engine
+    checkpoints and restores); changes move the shared bar by the same amounts.
+    :meth:`close` leaves the bar to its owner."""
+
+    def __init__(self, bar, planned):
+        self.bar, self._base, self._total = bar, bar.done, int(planned)
+        self.enabled = bar.enabled
+
+    @property
+    def done(self):
+        return self.bar.done - self._base
+
+    @done.setter
+    def done(self, value):
+        self.bar.done = self._base + int(value)
+
+    @property
+    def total(self):
+        return self._total
+
+    @total.setter
+    def total(self, value):
+        self.bar.total = self.bar.total + int(value) - self._total
+        self._total = int(value)
+
+    def update(self, n=1):
+        self.bar.update(n)
+
+    def add_total(self, n):
+        self.total = self._total + n
+
+    def draw(self, force=False):
+        self.bar.draw(force)
+
+    def clear(self):
+        self.bar.clear()
+
+    def close(self):
+        """The bar goes on into the next phase: its owner closes it."""
+
+
+_SHARED = []
+
+
+@contextlib.contextmanager
+def shared_progress(bar):
+    """Within the block, every search phase (:mod:`deap_nos.engine`) counts on *bar*
+    instead of drawing its own; the bar is closed at the end."""
+    _SHARED.append(bar)
+    try:
+        yield bar
+    finally:
+        _SHARED.remove(bar)
+        bar.close()
+
+
+def active_progress():
+    """The bar of :func:`shared_progress`, or None."""
+    return _SHARED[-1] if _SHARED else None

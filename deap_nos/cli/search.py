@@ -14,6 +14,7 @@ import sys
 import time
 
 from .. import runlock
+from ..runlog import shared_progress
 from ..errors import NOSError
 from ..parallel import close_map, default_workers
 from .common import (_check_data, _evaluator_settings, _stderr, apply_time_limit,
@@ -67,7 +68,8 @@ def _search_toolbox(args):
     if batched:     # the population evaluator trains each map call's genomes together
         toolbox.register("map", batched)
     else:           # a hanging evaluation fails at the limit; its worker is replaced
-        apply_time_limit(toolbox.map, time_limit(args))
+        args.time_limit = time_limit(args)       # recorded in settings.json
+        apply_time_limit(toolbox.map, args.time_limit)
     return toolbox, space, evaluator
 
 
@@ -76,7 +78,6 @@ def _run_search(args, run_dir, stored, toolbox, space, evaluator):
 
     import numpy as np
 
-    from .. import algorithms
     stats = tools.Statistics(lambda ind: ind.fitness.values[0])
     stats.register("max", np.max)
     stats.register("median", np.median)
@@ -88,20 +89,8 @@ def _run_search(args, run_dir, stored, toolbox, space, evaluator):
                   checkpoint=run_dir, resume=args.resume,
                   checkpoint_every=toolbox.map.workers if hasattr(toolbox.map, "evaluator")
                   else 2 * args.workers)   # a population evaluator's map: its batch
-    if args.algorithm == "particle":
-        population = algorithms.initial_population(
-            toolbox, args.particles, factor=args.factor, checkpoint=run_dir,
-            resume=args.resume)
-        population, logbook = algorithms.eaParticle(
-            population, toolbox, args.steps, args.mutations, **common)
-    else:
-        # the batch is the first run's worker count, so a resume with other --workers
-        # produces the same children
-        first = stored.get("workers", args.workers) if stored else args.workers
-        population = [toolbox.individual() for _ in range(args.population)]
-        population, logbook = algorithms.eaRegularized(
-            population, toolbox, args.cycles, args.sample_size, batch_size=first,
-            **common)
+    with shared_progress(_progress_bar(args)):
+        population, logbook = _run_phases(args, toolbox, stored, run_dir, common)
     baseline = _evaluate_baseline(toolbox, space, run_dir)
     best = _reevaluate(hof, evaluator, toolbox, args)
     elapsed = time.perf_counter() - started
@@ -116,6 +105,40 @@ def _run_search(args, run_dir, stored, toolbox, space, evaluator):
                                  progress=None if args.quiet else _stderr)
         print("\n" + result.report())
     return 0
+
+
+def _progress_bar(args):
+    """One bar for the whole search, from the initial population's first evaluation:
+    its total is the planned evaluations (the algorithm's first step re-uses the
+    initial population's, re-drawn mutants add theirs), and it ends at the count of
+    evaluations the report gives."""
+    from ..runlog import ProgressBar
+    bar = ProgressBar(0, enabled=not args.quiet)
+    if args.algorithm == "particle":
+        bar.reserve(args.factor * args.particles + args.particles
+                    + args.steps * args.particles * args.mutations)
+    else:
+        bar.reserve(args.population + args.cycles)
+    if not args.resume:
+        bar.draw()               # at 0, before the first evaluation
+    return bar
+
+
+def _run_phases(args, toolbox, stored, run_dir, common):
+    """The initial population and the algorithm: ``(population, logbook)``."""
+    from .. import algorithms
+    if args.algorithm == "particle":
+        population = algorithms.initial_population(
+            toolbox, args.particles, factor=args.factor, checkpoint=run_dir,
+            resume=args.resume)
+        return algorithms.eaParticle(population, toolbox, args.steps, args.mutations,
+                                     **common)
+    # the batch is the first run's worker count, so a resume with other --workers
+    # produces the same children
+    first = stored.get("workers", args.workers) if stored else args.workers
+    population = [toolbox.individual() for _ in range(args.population)]
+    return algorithms.eaRegularized(population, toolbox, args.cycles, args.sample_size,
+                                    batch_size=first, **common)
 
 
 def _reevaluate(hof, evaluator, toolbox, args):
