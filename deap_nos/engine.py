@@ -37,8 +37,8 @@ from collections import Counter
 from . import checkpoint as _ckpt
 from .errors import NOSError
 from .mapcall import _map_evaluate, _stream_evaluate, registered
-from .runlog import (EvaluationLog, ProgressBar, active_progress, log_record,
-                     restore_log)
+from .progress import ProgressBar, active_progress
+from .runlog import EvaluationLog, log_record, restore_log
 
 __all__ = ["genome_key"]
 
