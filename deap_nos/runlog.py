@@ -117,9 +117,11 @@ def restore_log(path, committed, context="resuming"):
         parts = [f"kept {len(wanted) - restored} of its {len(wanted)} committed records"]
         if restored:
             parts.append(f"restored {restored} lost one(s) from the evaluation cache")
-        if dropped:
-            parts.append(f"moved {readable} record(s) past the last checkpoint or not "
-                         f"written by this run and {garbage} unreadable byte(s) to "
+        moved = ([f"{readable} record(s) past the last checkpoint (evaluated again "
+                  "now) or not written by this run"] if readable else []) + \
+            ([f"{garbage} unreadable byte(s)"] if garbage else [])
+        if moved:
+            parts.append(f"moved {' and '.join(moved)} to "
                          f"{os.path.basename(path)}{DROPPED_SUFFIX}")
         warnings.warn(f"{context}: {path}: {'; '.join(parts)}", RuntimeWarning,
                       stacklevel=2)

@@ -6,8 +6,10 @@ expression), the evaluator that ``--preset``/``--data``/``--evaluator`` describe
 from the commands so that ``search``, ``compare``, ``show``, ``check`` and the tests
 build them one way.
 """
+import contextlib
 import os
 import sys
+import warnings
 
 from ..errors import NOSError
 
@@ -203,6 +205,18 @@ def _check_data(args):
 # ---------------------------------------------------------------------- output
 def _stderr(line):
     print(line, file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def plain_warnings():
+    """Within the block, the package's warnings (a damaged log repaired, a checkpoint
+    replaced by its ``.prev``) print as ``deap-nos: warning: ...`` lines, without
+    Python's source-line decoration: they are messages to the user of the command."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"deap-nos: warning: {message}", file=file or sys.stderr, flush=True)
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
 
 
 def _fmt(value):

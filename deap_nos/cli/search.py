@@ -18,8 +18,7 @@ from ..runlog import shared_progress
 from ..errors import NOSError
 from ..parallel import close_map, default_workers
 from .common import (_check_data, _evaluator_settings, _stderr, apply_time_limit,
-                     batched_map, time_limit,
-                     make_evaluator)
+                     batched_map, make_evaluator, plain_warnings, time_limit)
 from .report import write_report
 
 ADAM = "div(v_hat, sqrt_abs(s_hat))"
@@ -40,7 +39,8 @@ def cmd_search(args):
     try:
         toolbox, space, evaluator = _search_toolbox(args)
         _write_settings(run_dir, args, evaluator, stored)
-        return _run_search(args, run_dir, stored, toolbox, space, evaluator)
+        with plain_warnings():
+            return _run_search(args, run_dir, stored, toolbox, space, evaluator)
     except KeyboardInterrupt:
         close_map(getattr(toolbox, "map", None), now=True)   # kill the workers now
         print(f"\ndeap-nos: stopped. {run_dir} holds the run up to its last checkpoint; "
