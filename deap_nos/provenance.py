@@ -104,4 +104,9 @@ def describe(env):
              ("numpy", "numpy"), ("DEAP", "deap"), ("Python", "python"))
     versions = ", ".join(f"{label} {env.get(key) or 'not installed'}"
                          for label, key in names)
+    if env.get("git_revision"):
+        dirty = " with uncommitted changes" if env.get("git_dirty") else ""
+        versions = versions.replace(
+            f"deap-nos {env.get('deap_nos')}",
+            f"deap-nos {env.get('deap_nos')} (git {env['git_revision'][:12]}{dirty})", 1)
     return f"{versions}; {env.get('platform')}; device {env.get('device')}"
