@@ -22,10 +22,20 @@ from .provenance import environment
 SETTINGS_NAME = "settings.json"
 
 #: Options a resume may change: they do not change what the run computes.
-RESUMABLE = ("workers", "quiet")
+RESUMABLE = ("workers", "quiet", "time_limit")
 
 #: Keys of settings.json that are not command-line options.
-NOT_OPTIONS = ("evaluator", "environment", "resumes", "command", "resume", "run_dir")
+NOT_OPTIONS = ("evaluator", "environment", "resumes", "command", "resume", "run_dir",
+               "command_line", "started", "finished", "argv")
+
+
+def _now():
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def command_line(argv):
+    """The command as typed: ``["deap-nos", "search", ...]`` (None if unknown)."""
+    return None if argv is None else ["deap-nos", *[str(a) for a in argv]]
 
 
 def settings_path(run_dir):
@@ -59,17 +69,28 @@ def write_settings(run_dir, settings):
     os.replace(tmp, path)
 
 
-def new_settings(options, evaluator_settings):
-    """The settings of a new run: its options, evaluator and environment."""
-    settings = dict(options)
+def new_settings(options, evaluator_settings, argv=None):
+    """The settings of a new run: its options, evaluator, environment, command line
+    and start time (``finished`` is added by :func:`record_finish`)."""
+    settings = {k: v for k, v in options.items() if k != "argv"}
     settings["evaluator"] = evaluator_settings
     settings["environment"] = environment()
+    settings["command_line"] = command_line(argv)
+    settings["started"] = _now()
     return settings
 
 
-def record_resume(run_dir, settings, options):
-    """Add this resume (time, resumable options, environment) to *settings*; write it."""
-    entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+def record_finish(run_dir):
+    """Stamp ``finished`` (the time the run, or its last resume, completed)."""
+    settings = read_settings(run_dir)
+    settings["finished"] = _now()
+    write_settings(run_dir, settings)
+
+
+def record_resume(run_dir, settings, options, argv=None):
+    """Add this resume (time, command line, resumable options, environment) to
+    *settings*; write it."""
+    entry = {"time": _now(), "command_line": command_line(argv),
              **{name: options.get(name) for name in RESUMABLE},
              "environment": environment()}
     settings = dict(settings)
