@@ -80,6 +80,19 @@ def test_key_ignores_what_cannot_matter():
     assert ZOO["Adam"].fingerprint() != ZOO["TermMixEvolved"].fingerprint()
 
 
+def test_fingerprint_is_the_engine_key_and_stable_across_processes():
+    from deap_nos.engine import genome_key
+    g = ZOO["TermMixEvolved"]
+    assert genome_key(g) == g.fingerprint()
+    code = ("from deap_nos import spaces; s = spaces.get('termmix'); "
+            "print(s.parse(s.zoo()['TermMixEvolved']).fingerprint())")
+    for hashseed in ("1", "2"):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, env={**__import__("os").environ,
+                                              "PYTHONHASHSEED": hashseed}).stdout
+        assert out.strip() == g.fingerprint()
+
+
 @pytest.mark.parametrize("text, match", [
     ("2*foo", "unknown term"),
     ("", "at least one active term"),
