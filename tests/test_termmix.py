@@ -506,3 +506,16 @@ def test_population_evaluator_trains_termmix_genomes():
     results = ev.evaluate_many([ZOO["Adam"], ZOO["TermMixEvolved"], ZOO["RMSprop"]])
     assert all(r.info["stage"] in ("done", "sweep", "train") for r in results)
     assert any(not r.failed and 0.1 < r[0] <= 1.0 for r in results)
+
+
+def test_one_call_search_with_a_preset(tmp_path):
+    from deap_nos.spaces.termmix.toolbox import search as run_search
+    pop, log, hof = run_search("cheap", evaluate=EVALUATE, seed=1, population=4,
+                               generations=1, checkpoint=tmp_path / "s")
+    assert len(pop) == 4 and len(log) == 2 and len(hof) >= 1
+    assert hof[0].fitness.values[0] == max(log.select("max"))
+    again = run_search("cheap", evaluate=EVALUATE, seed=1, population=4, generations=1,
+                       resume=tmp_path / "s")
+    assert [str(i) for i in again[0]] == [str(i) for i in pop]
+    with pytest.raises(NOSError, match="unknown termmix preset"):
+        run_search("huge")
