@@ -129,6 +129,39 @@ def test_from_dict_is_strict(edit, match):
         SPACE.from_dict("{not json")
 
 
+_ALPHABET = "0123456789.eE+-*|= _abcdgmnorsuwtfilxyz"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(sorted(ZOO)), st.lists(st.tuples(st.integers(0, 200),
+                                                         st.sampled_from(_ALPHABET)),
+                                               max_size=4))
+def test_hostile_text_raises_package_errors_only(name, edits):
+    text = list(str(ZOO[name]))
+    for position, char in edits:
+        text.insert(position % (len(text) + 1), char)
+    try:
+        genome = SPACE.parse("".join(text))
+    except NOSError:
+        return
+    assert_valid(genome)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["beta1", "beta2", "eps", "warmup", "format", "terms", "space"]),
+       st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=5),
+                 st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3),
+                                                                       st.integers(), max_size=2)))
+def test_hostile_documents_raise_genome_errors_only(field, value):
+    doc = ZOO["TermMixEvolved"].to_dict()
+    doc[field] = value
+    try:
+        genome = SPACE.from_dict(doc)
+    except GenomeError:
+        return
+    assert_valid(genome)
+
+
 # ------------------------------------------------------------- operators (properties)
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 2 ** 31))
