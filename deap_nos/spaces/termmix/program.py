@@ -21,7 +21,6 @@ import numpy as np
 from ...backend import NumpyBackend
 from ...errors import NOSError
 from ...genes import stable_hash
-from .genome import TermMixGenome
 
 __all__ = ["TermMixProgram", "compile", "probe_updates", "semantic_fingerprint"]
 
@@ -110,7 +109,7 @@ def compile(genome, backend=None, total_steps=1000, warmup_steps=0, hold_steps=0
     ``momentum_schedule`` and ``nesterov`` (options of the paper's space) are accepted
     and ignored; any other option is an error.
     """
-    if not isinstance(genome, TermMixGenome):
+    if getattr(getattr(genome, "space", None), "name", None) != "termmix":
         raise NOSError(f"the termmix space compiles TermMixGenome objects, got "
                        f"{type(genome).__name__}; parse text with "
                        "deap_nos.spaces.get('termmix').parse")
