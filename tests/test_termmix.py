@@ -552,3 +552,38 @@ def test_one_call_search_with_a_preset(tmp_path):
     assert [str(i) for i in again[0]] == [str(i) for i in pop]
     with pytest.raises(NOSError, match="unknown termmix preset"):
         run_search("huge")
+
+
+def test_program_runs_on_a_jax_namespace():
+    jnp = pytest.importorskip("jax.numpy")
+
+    class JaxNamespace:     # only the names a term-mix program reads
+        pi = math.pi
+        zeros_like, sqrt, sign = map(staticmethod, (jnp.zeros_like, jnp.sqrt, jnp.sign))
+        power, minimum, maximum, cos = map(staticmethod, (jnp.power, jnp.minimum,
+                                                          jnp.maximum, jnp.cos))
+
+    rng = np.random.default_rng(6)
+    grads = [rng.normal(size=4).astype("float32") for _ in range(6)]
+    want = run_program(ZOO["TermMixEvolved"], grads, 0.1, total=6, warmup=2)
+    program = SPACE.compile(ZOO["TermMixEvolved"], JaxNamespace(), total_steps=6,
+                            warmup_steps=2)
+    state = program.init(jnp.zeros(4))
+    for t, g in enumerate(grads):
+        delta, state = program.update(jnp.asarray(g), state, None, jnp.float32(t), 0.1)
+        np.testing.assert_allclose(np.asarray(delta), want[t], rtol=2e-4, atol=1e-7)
+
+
+def test_keras_model_saves_and_loads_with_the_optimizer(tmp_path):
+    keras = pytest.importorskip("keras")
+    from deap_nos.spaces.termmix.convnet import TermMixOptimizer
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(TermMixOptimizer(ZOO["TermMixEvolved"], learning_rate=0.01,
+                                   total_steps=10, warmup_steps=2), loss="mse")
+    x = np.ones((4, 3), "float32")
+    model.fit(x, np.zeros((4, 2), "float32"), epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert isinstance(loaded.optimizer, TermMixOptimizer)
+    assert loaded.optimizer.genome == ZOO["TermMixEvolved"]
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
