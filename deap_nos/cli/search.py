@@ -68,8 +68,8 @@ def _search_toolbox(args):
     if batched:     # the population evaluator trains each map call's genomes together
         toolbox.register("map", batched)
     else:           # a hanging evaluation fails at the limit; its worker is replaced
-        args.time_limit = time_limit(args)       # recorded in settings.json
-        apply_time_limit(toolbox.map, args.time_limit)
+        args.time_limit = time_limit(args) or 0.0     # recorded (0: none) for a resume
+        apply_time_limit(toolbox.map, args.time_limit or None)
     return toolbox, space, evaluator
 
 
