@@ -357,7 +357,7 @@ class ProcessMap:
                 continue
             self._expired[item] = elapsed
             try:
-                os.kill(self._pids[worker], signal.SIGKILL)
+                os.kill(self._pids[worker], getattr(signal, "SIGKILL", signal.SIGTERM))
             except (ProcessLookupError, PermissionError):
                 pass
 

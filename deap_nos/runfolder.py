@@ -8,6 +8,16 @@ command line must have its recorded value — a resume with another ``--preset``
 ones, and the result would match no straight run — except the options in
 :data:`RESUMABLE`, which change how the run is executed, not what it computes.
 
+``settings.json`` also records the command line (``command_line``), when the run
+started and last finished (``started``, ``finished``), each resume's time and command
+line, and the package's git revision when it runs from a checkout.
+
+A run folder has one writer at a time: ``deap-nos search`` holds ``run.lock``
+(:mod:`deap_nos.runlock`) while it runs, so a second search or a resume there is
+refused, naming the owner's PID. A resume repairs ``evaluations.log`` from the
+evaluation cache and moves what it removes to ``evaluations.log.dropped``
+(:func:`deap_nos.runlog.restore_log`).
+
 A run folder is trusted input: its checkpoints and cache are pickles, which can run
 code when loaded. The shareable results are its JSON files (``settings.json``,
 ``hall_of_fame.json``) and ``evaluations.log``.

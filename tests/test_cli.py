@@ -283,3 +283,18 @@ def test_run_folder_records_command_line_times_and_git_revision(tmp_path, capsys
     git = subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True,
                          text=True)
     assert settings["environment"]["git_revision"] == git.stdout.strip()
+
+
+@pytest.mark.parametrize("extra, preset, limit", [
+    ((), "cheap", 60.0), ((), "quick", 900.0), (("--time-limit", "5"), "cheap", 5.0),
+    (("--time-limit", "0"), "cheap", None)])
+def test_time_limit_reaches_the_worker_pool(extra, preset, limit):
+    """--time-limit (default per preset) is the pool's per-evaluation limit."""
+    from deap_nos.cli.parser import build_parser
+    from deap_nos.cli.search import _search_toolbox
+    from deap_nos.engine import registered
+    args = build_parser().parse_args(["search", "--preset", preset, "--workers", "2",
+                                      "--evaluator", "single", *extra])
+    toolbox, _, _ = _search_toolbox(args)
+    assert registered(toolbox.map).timeout == limit
+    assert args.time_limit == (limit or 0.0)      # what settings.json records

@@ -284,3 +284,17 @@ def test_without_any_checkpoint_the_old_log_is_kept(tmp_path, straight):
     assert old in (run_dir / "evaluations.log.dropped").read_bytes()
     assert "evaluations.log.dropped" in err
     _assert_same_run(run_dir, straight)
+
+
+def test_a_lost_initial_phase_checkpoint_resumes_the_algorithm(tmp_path, straight):
+    """initial.pkl and its .prev gone, the algorithm's checkpoint there: it holds the
+    particles, so the run resumes from it (and says so), ending as the straight run."""
+    run_dir = _killed(tmp_path)
+    assert (run_dir / "checkpoint.pkl").exists()
+    for path in run_dir.glob("initial.pkl*"):
+        path.unlink()
+    err = _resume_ok(run_dir)
+    assert "initial.pkl" in err
+    _assert_same_run(run_dir, straight)
+    from test_progress import _check_one_bar
+    _check_one_bar(err, run_dir)

@@ -14,7 +14,7 @@ import sys
 import time
 
 from .. import runlock
-from ..runlog import shared_progress
+from ..runlog import active_progress, shared_progress
 from ..errors import NOSError
 from ..parallel import close_map, default_workers
 from .common import (_check_data, _evaluator_settings, _stderr, apply_time_limit,
@@ -68,8 +68,8 @@ def _search_toolbox(args):
     if batched:     # the population evaluator trains each map call's genomes together
         toolbox.register("map", batched)
     else:           # a hanging evaluation fails at the limit; its worker is replaced
-        args.time_limit = time_limit(args)       # recorded in settings.json
-        apply_time_limit(toolbox.map, args.time_limit)
+        args.time_limit = time_limit(args) or 0.0     # recorded (0: none) for a resume
+        apply_time_limit(toolbox.map, args.time_limit or None)
     return toolbox, space, evaluator
 
 
@@ -128,9 +128,7 @@ def _run_phases(args, toolbox, stored, run_dir, common):
     """The initial population and the algorithm: ``(population, logbook)``."""
     from .. import algorithms
     if args.algorithm == "particle":
-        population = algorithms.initial_population(
-            toolbox, args.particles, factor=args.factor, checkpoint=run_dir,
-            resume=args.resume)
+        population = _initial_population(args, toolbox, run_dir)
         return algorithms.eaParticle(population, toolbox, args.steps, args.mutations,
                                      **common)
     # the batch is the first run's worker count, so a resume with other --workers
@@ -139,6 +137,46 @@ def _run_phases(args, toolbox, stored, run_dir, common):
     population = [toolbox.individual() for _ in range(args.population)]
     return algorithms.eaRegularized(population, toolbox, args.cycles, args.sample_size,
                                     batch_size=first, **common)
+
+
+def _initial_population(args, toolbox, run_dir):
+    """The initial phase's particles; on a resume whose ``initial.pkl`` (and its
+    ``.prev``) is lost or unreadable while the algorithm's checkpoint is there, that
+    checkpoint holds the particles: placeholders are passed and the algorithm resumes
+    (with a warning) instead of refusing the run."""
+    import warnings
+
+    from .. import algorithms, checkpoint
+    try:
+        return algorithms.initial_population(
+            toolbox, args.particles, factor=args.factor, checkpoint=run_dir,
+            resume=args.resume)
+    except checkpoint.CheckpointError as error:
+        files = checkpoint.run_files(run_dir)
+        if not args.resume or not any(os.path.exists(files.checkpoint + suffix) for
+                                      suffix in ("", checkpoint.PREVIOUS_SUFFIX)):
+            raise
+        warnings.warn(f"{files.initial} cannot be used ({error}); the algorithm's "
+                      f"checkpoint {files.checkpoint} holds the particles: resuming it",
+                      RuntimeWarning, stacklevel=2)
+    bar = active_progress()
+    if bar is not None:        # the bar still counts the initial phase's evaluations
+        view = bar.phase(args.factor * args.particles)
+        view.done = view.total = _initial_evaluations(files.log)
+    return [toolbox.individual() for _ in range(args.particles)]   # the RNG is restored
+
+
+def _initial_evaluations(log):
+    """How many evaluations the initial phase logged (its records in *log*)."""
+    import warnings
+
+    from ..runlog import read_log
+    if not os.path.exists(log):
+        return 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")       # the resume reports the log's damage
+        records = read_log(log)
+    return sum(str(r.get("phase", "")).startswith("initial_population") for r in records)
 
 
 def _reevaluate(hof, evaluator, toolbox, args):
