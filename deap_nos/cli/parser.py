@@ -73,6 +73,11 @@ def build_parser():
     search = sub.add_parser("search", help="run a search (the main job)",
                             description="Particle-GA or regularized-evolution search; "
                             "writes a run folder and prints the best optimizers next to Adam.")
+    search.add_argument("--space", default="nos",
+                        help="search space: nos (the paper's graph and decays, particle GA "
+                        "or regularized evolution), termmix (seed 002's term mix and its "
+                        "GA), autolr (seed 003's grammar and its evolution), or one you "
+                        "registered with deap_nos.spaces.register (default nos)")
     search.add_argument("--algorithm", choices=("particle", "regularized"), default="particle")
     _data_options(search)
     search.add_argument("--particles", type=_positive, default=4,
@@ -85,7 +90,14 @@ def build_parser():
                         help="initial population = factor × particles random genomes "
                         "(paper: 10; default 3)")
     search.add_argument("--population", type=_positive, default=8,
-                        help="population size (regularized evolution; default 8)")
+                        help="population size (regularized evolution: default 8; termmix and "
+                        "autolr: default 12)")
+    search.add_argument("--generations", type=_positive, default=None,
+                        help="generations after the first (termmix, autolr; default 3)")
+    search.add_argument("--tasks", nargs="+", default=None, metavar="TASK",
+                        help="termmix: the named tasks its fitness averages, relative to "
+                        "Adam (mnist1d, digits, synthetic, mnist1d_small; default: the "
+                        "preset's data)")
     search.add_argument("--cycles", type=_positive, default=40,
                         help="cycles (regularized evolution; default 40)")
     search.add_argument("--sample-size", type=_positive, default=3,

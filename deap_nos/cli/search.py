@@ -30,6 +30,8 @@ def cmd_search(args):
     if args.resume:
         args, stored = _resumed(args)
     _check_data(args)       # one-line errors before anything starts or is written
+    from .. import spaces
+    spaces.get(getattr(args, "space", "nos"))        # an unknown --space: one line
     run_dir = args.resume or args.run_dir or os.path.join(
         "runs", time.strftime("search-%Y%m%d-%H%M%S"))
     os.makedirs(run_dir, exist_ok=True)
@@ -55,13 +57,23 @@ def _search_toolbox(args):
     ``--workers`` chosen, when not given, for the settings it records)."""
     import numpy as np
 
+    from .. import spaces as _spaces
     from ..space import SearchSpace
     from ..toolbox import make_toolbox
+    from . import spaces as generational
     if args.workers is None:
         args.workers = default_workers()
     random.seed(args.seed)
     np.random.seed(args.seed)
-    space = SearchSpace.default(n_hidden=args.hidden)
+    if generational.is_generational(args):
+        space = _spaces.get(args.space)
+        generational.fill_defaults(args)
+        evaluator = generational.make_space_evaluator(args)
+        toolbox = generational.space_toolbox(args, space, evaluator)
+        args.time_limit = time_limit(args)
+        apply_time_limit(toolbox.map, args.time_limit)
+        return toolbox, space, evaluator
+    space = _nos_space(args, SearchSpace)
     evaluator = make_evaluator(args, space)
     batched = batched_map(evaluator, args.workers)
     toolbox = make_toolbox(space, evaluator, 1 if batched else args.workers)
@@ -71,6 +83,20 @@ def _search_toolbox(args):
         args.time_limit = time_limit(args) or 0.0     # recorded (0: none) for a resume
         apply_time_limit(toolbox.map, args.time_limit or None)
     return toolbox, space, evaluator
+
+
+def _nos_space(args, SearchSpace):
+    """The graph space of ``--space``: the paper's (``nos``) with ``--hidden`` nodes, or
+    one registered under that name (a researcher's own operations)."""
+    from .. import spaces as _spaces
+    if args.space == "nos":
+        return SearchSpace.default(n_hidden=args.hidden)
+    space = _spaces.get(args.space)
+    if not isinstance(space, SearchSpace):
+        raise NOSError(f"--space {args.space}: not a graph space; the command searches "
+                       f"nos, termmix, autolr and graph spaces registered with "
+                       f"deap_nos.spaces.register")
+    return space
 
 
 def _run_search(args, run_dir, stored, toolbox, space, evaluator):
@@ -113,8 +139,11 @@ def _progress_bar(args):
     initial population's, re-drawn mutants add theirs), and it ends at the count of
     evaluations the report gives."""
     from ..runlog import ProgressBar
+    from . import spaces as generational
     bar = ProgressBar(0, enabled=not args.quiet)
-    if args.algorithm == "particle":
+    if generational.is_generational(args):
+        bar.reserve(generational.planned_evaluations(args))
+    elif args.algorithm == "particle":
         bar.reserve(args.factor * args.particles + args.particles
                     + args.steps * args.particles * args.mutations)
     else:
@@ -127,6 +156,9 @@ def _progress_bar(args):
 def _run_phases(args, toolbox, stored, run_dir, common):
     """The initial population and the algorithm: ``(population, logbook)``."""
     from .. import algorithms
+    from . import spaces as generational
+    if generational.is_generational(args):
+        return generational.run_space(args, toolbox, common)
     if args.algorithm == "particle":
         population = _initial_population(args, toolbox, run_dir)
         return algorithms.eaParticle(population, toolbox, args.steps, args.mutations,
@@ -201,7 +233,13 @@ def _evaluate_baseline(toolbox, space, run_dir):
             pass             # damaged by a kill: evaluate it again
     from ..genome import parse
     from ..toolbox import individual_class
-    adam = parse(ADAM, space, cls=individual_class())
+    from . import spaces as generational
+    if getattr(space, "name", "nos") in ("termmix", "autolr"):
+        adam = generational.adam_of(space, generational.individual_class(space))
+        if adam is None:          # a space that cannot write Adam: no baseline line
+            return None
+    else:
+        adam = parse(ADAM, space, cls=individual_class())
     (result,) = list(toolbox.map(toolbox.evaluate, [adam]))
     adam.fitness.values = tuple(result)
     adam.info = getattr(result, "info", {})
