@@ -10,6 +10,7 @@ commutative operators sorted; :meth:`AutoLRGenome.fingerprint` is semantic (prob
 updates), so two genomes computing the same optimizer share one evaluation.
 """
 import json
+import re
 
 import numpy as np
 from deap import gp
@@ -22,6 +23,8 @@ from .grammar import COMMUTATIVE, FUNCTIONS
 
 #: Height limit of every tree (``gp.staticLimit`` in the variation operators).
 MAX_HEIGHT = 8
+#: Deepest tree :func:`parse` reads (the search itself stays within MAX_HEIGHT).
+MAX_PARSE_HEIGHT = 64
 PROBE_STEPS, PROBE_SIZE, PROBE_SEED = 8, 6, 1234
 
 
@@ -169,6 +172,12 @@ def _parse_tree(name, text):
         open_slots += node.arity - 1
     if open_slots:
         raise ParseError(f"the {name} function {text!r} is incomplete")
+    if re.sub(r"\s", "", text) != re.sub(r"\s", "", str(tree)):
+        raise ParseError(f"malformed {name} function {text!r}: write calls as "
+                         f"name(arg, ...), e.g. {tree}")
+    if tree.height > MAX_PARSE_HEIGHT:
+        raise ParseError(f"the {name} function is nested {tree.height} deep; at most "
+                         f"{MAX_PARSE_HEIGHT}")
     return tree
 
 
@@ -189,8 +198,8 @@ def parse(text, cls=None):
     missing = [f for f in FUNCTIONS if f not in parts]
     if missing:
         raise ParseError(f"an autolr genome needs all four functions; missing "
-                         f"{', '.join(missing)} (write '{missing[0]} = {missing[0]}' to "
-                         "keep a state unchanged)")
+                         f"{', '.join(missing)} (write 'z = z' to keep a state unused, "
+                         "'update = x' to step by x)")
     return from_trees([_parse_tree(f, parts[f]) for f in FUNCTIONS], cls)
 
 
