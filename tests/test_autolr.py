@@ -214,14 +214,24 @@ def test_ades_genome_equals_the_keras_ades_optimizer():
     var = keras.Variable(w0)
     opt = ADES(beta_1=ADES_C, beta_2=ADES_C)
     opt.build([var])
-    program = SPACE.compile(SPACE.parse(SPACE.zoo()["ADES"]), KerasBackend(dtype="float32"))
+    from deap_nos.spaces.autolr.keras_optimizer import AutoLROptimizer
+
+    ades = SPACE.parse(SPACE.zoo()["ADES"])
+    program = SPACE.compile(ades, KerasBackend(dtype="float32"))
     w = ops.convert_to_tensor(w0)
     state = program.init(w)
+    ours_var = keras.Variable(w0)
+    ours = AutoLROptimizer(ades.to_dict())
+    ours.build([ours_var])
     for t in range(100):
-        opt.apply_gradients([(ops.convert_to_tensor(grads[t]), var)])
-        delta, state = program.update(ops.convert_to_tensor(grads[t]), state, w, t, 1.0)
+        g = ops.convert_to_tensor(grads[t])
+        opt.apply_gradients([(g, var)])
+        ours.apply_gradients([(g, ours_var)])
+        delta, state = program.update(g, state, w, t, 1.0)
         w = w + delta
     np.testing.assert_allclose(ops.convert_to_numpy(w), var.numpy(), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(ours_var.numpy(), var.numpy(), rtol=0, atol=1e-6)
+    assert AutoLROptimizer.from_config(ours.get_config()).genome == ades
 
 
 def test_zoo_genomes_pass_the_screen():
@@ -288,6 +298,16 @@ def test_worst_of_k_failures_have_reasons():
     assert "non-finite" in trained.reason and trained.info["shards"] == []
     with pytest.raises(NOSError):
         WorstOfK(DigitsShards(), k=0)
+
+
+@pytest.mark.slow
+def test_worst_of_k_on_the_surrogate_convnet():
+    pytest.importorskip("tensorflow")
+    from deap_nos.spaces.autolr.fitness import SurrogateShards
+    trainer = SurrogateShards("quick", steps=100, eval_every=50)
+    result = WorstOfK(trainer, k=2, min_accuracy=0.3)(SPACE.parse(SGD))
+    assert not result.failed and len(result.info["shards"]) == 2
+    assert result[0] == min(result.info["shards"]) > 0.3
 
 
 # ------------------------------------------------------------------------------ search

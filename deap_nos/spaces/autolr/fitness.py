@@ -147,8 +147,8 @@ class SurrogateShards:
     Shard ``i`` of the data set's training split becomes the training split of an
     evaluator with the given ``preset`` and ``overrides``, one learning rate (1.0, no
     sweep) and one run; its fitness (validation accuracy) is the shard's accuracy.
-    ``optimizer_factory`` builds the Keras optimizer from the genome (default: the
-    package's ``GraphOptimizer`` through the genome's space).
+    ``optimizer_factory`` builds the Keras optimizer from the genome (default:
+    :func:`~.keras_optimizer.optimizer_factory`, :class:`AutoLROptimizer`).
     """
 
     def __init__(self, preset="quick", optimizer_factory=None, **overrides):
@@ -166,6 +166,8 @@ class SurrogateShards:
             import dataclasses
 
             from ...evaluator import SurrogateEvaluator
+            from .keras_optimizer import optimizer_factory
+            factory = self.optimizer_factory or optimizer_factory
             base = SurrogateEvaluator.preset(self.preset, **self.overrides)
             data = base.dataset()
             index = shard_indices(len(data.y_train), k, shard)
@@ -175,7 +177,7 @@ class SurrogateShards:
                             quick_rates=(), repeats=1, standardize=False,
                             warmup_steps=0, sweep_min_acc=0.0, sweep_gate_acc=0.0)
             self._evaluators[shard, k] = SurrogateEvaluator.preset(
-                self.preset, optimizer_factory=self.optimizer_factory, **settings)
+                self.preset, optimizer_factory=factory, **settings)
         return self._evaluators[shard, k]
 
     def train(self, genome, shard, k, seed):
