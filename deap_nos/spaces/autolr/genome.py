@@ -29,8 +29,8 @@ PROBE_STEPS, PROBE_SIZE, PROBE_SEED = 8, 6, 1234
 
 
 def _space():
-    from . import space
-    return space.default_space()
+    from ... import spaces          # the registry (no import cycle with .space)
+    return spaces.get("autolr")
 
 
 def _canonical(tree, index=0):
