@@ -73,6 +73,10 @@ def cmd_show(args):
     """Print a genome: equation, active graph, decay functions, JSON."""
     genome = load_genome(args.genome)
     print(f"equation:  {genome}")
+    if not hasattr(genome, "active_nodes"):      # a genome of another space
+        print(f"space:     {genome.space.name}")
+        print("json:", genome.to_json())
+        return 0
     print(f"momentum:  {genome.momentum}{'  (sign flipped)' if genome.flip else ''}")
     print("active nodes:")
     for i in genome.active_nodes():
