@@ -44,7 +44,7 @@ def test_unknown_space_is_refused_in_one_line(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize("name, space", [("ADES", "autolr"), ("Sign", "autolr"),
+@pytest.mark.parametrize("name, space", [("ADES", "autolr"), ("Sign", "nos"),
                                          ("TermMixEvolved", "termmix"), ("Opt10", "nos")])
 def test_show_accepts_zoo_names_of_every_space(name, space):
     import subprocess
