@@ -92,9 +92,11 @@ def _hof_restore(halloffame, state):
         halloffame.keys[:] = state["keys"]
 
 
-def _new_logbook(first, stats, extra=()):
+def _new_logbook(stats, extra=()):
+    """A logbook with DEAP's ``gen`` and ``nevals`` first (as in ``eaSimple``), then
+    this package's columns, then the *stats* fields."""
     logbook = tools.Logbook()
-    logbook.header = [first, "evals", "cached", "failures", *extra] + (
+    logbook.header = ["gen", "nevals", *extra, "cached", "failures"] + (
         stats.fields if stats is not None else [])
     return logbook
 
@@ -105,7 +107,9 @@ def _record(session, logbook, population, children, counts, stats, halloffame,
     if halloffame is not None and children:
         halloffame.update(children)
     record = stats.compile(population) if stats is not None else {}
-    logbook.record(**fields, **counts, **record)
+    counts = dict(counts)
+    nevals = counts.pop("evals")      # DEAP's name: genomes evaluated (not cached)
+    logbook.record(**fields, nevals=nevals, **counts, **record)
     if verbose:
         session.print(logbook.stream)
 
@@ -151,7 +155,9 @@ def eaParticle(population, toolbox, nsteps, nmut, stats=None, halloffame=None,
     :param logfile: Per-evaluation log (default ``evaluations.log`` in the run folder).
     :param seed: Seed ``random``/numpy (and TensorFlow if imported) before starting.
     :returns: The final particles and a :class:`~deap.tools.Logbook` with a line per
-        step (``step``, ``evals``, ``cached``, ``failures``, ``redone`` and *stats*).
+        step: DEAP's ``gen`` (the step, 0 for the initial particles) and ``nevals``
+        (genomes trained), then ``redone`` (fresh mutations of stage-1 failures),
+        ``cached`` (children answered from the cache), ``failures`` and *stats*.
 
     The algorithm::
 
@@ -182,7 +188,7 @@ def eaParticle(population, toolbox, nsteps, nmut, stats=None, halloffame=None,
         for index, ind in enumerate(population):
             ind.particle = index      # inherited by clones: the log names each child's particle
         lineages = [{genome_key(ind)} for ind in population]
-        logbook, start = _new_logbook("step", stats, ("redone",)), 0
+        logbook, start = _new_logbook(stats, ("redone",)), 0
     else:
         population, lineages = snapshot["population"], snapshot["lineages"]
         logbook, start = snapshot["logbook"], snapshot["step"]
@@ -199,7 +205,7 @@ def eaParticle(population, toolbox, nsteps, nmut, stats=None, halloffame=None,
                 session, population, lineages, toolbox, nmut, redo, redo_if,
                 mutate_kwargs, max_tries)
         _record(session, logbook, population, children, counts, stats, halloffame,
-                verbose, step=step)
+                verbose, gen=step)
     session.finish(nsteps + 1, population=population, lineages=lineages,
                    logbook=logbook, hof=_hof_state(halloffame))
     return population, logbook
@@ -251,8 +257,9 @@ def eaRegularized(population, toolbox, cycles, sample_size, stats=None,
     :param stats, halloffame, verbose, mutate_kwargs, checkpoint, resume,
         checkpoint_every, logfile, seed: As in :func:`eaParticle`.
     :returns: The final population and a :class:`~deap.tools.Logbook` with a line per
-        batch (``cycle`` = children produced so far, ``evals``, ``cached``,
-        ``failures`` and *stats*).
+        batch: DEAP's ``gen`` (the batch, 0 for the initial population) and
+        ``nevals`` (genomes trained), then ``cycle`` (children produced so far),
+        ``cached``, ``failures`` and *stats*.
 
     The algorithm::
 
@@ -284,7 +291,7 @@ def eaRegularized(population, toolbox, cycles, sample_size, stats=None,
     if snapshot is None:
         if seed is not None:
             _ckpt.seed_everything(seed)
-        logbook, done, step = _new_logbook("cycle", stats), None, 0
+        logbook, done, step = _new_logbook(stats, ("cycle",)), None, 0
     else:
         population, logbook = snapshot["population"], snapshot["logbook"]
         done, step = snapshot["done"], snapshot["step"]
@@ -302,7 +309,7 @@ def eaRegularized(population, toolbox, cycles, sample_size, stats=None,
             population = population[size:] + children
             done += size
         _record(session, logbook, population, children, counts, stats, halloffame,
-                verbose, cycle=done)
+                verbose, gen=step, cycle=done)
         step += 1
     session.finish(step, population=population, logbook=logbook, done=done,
                    hof=_hof_state(halloffame))
