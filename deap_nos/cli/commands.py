@@ -9,7 +9,7 @@ import sys
 
 from ..errors import NOSError
 from .common import _check_data, _fmt, _stderr, load_genome, make_evaluator
-from .report import _plots
+from .report import _plots, write_csv
 
 
 # ---------------------------------------------------------------------- compare
@@ -38,10 +38,8 @@ def cmd_compare(args):
         os.makedirs(args.out, exist_ok=True)
         with open(os.path.join(args.out, "comparison.md"), "w", encoding="utf-8") as s:
             s.write(table + "\n")
-        with open(os.path.join(args.out, "comparison.csv"), "w", encoding="utf-8") as s:
-            s.write("optimizer,mean,std,lr,failure\n")
-            for name, mean, std, lr, reason in rows:
-                s.write(f"{name},{mean},{std},{lr},{reason or ''}\n")
+        write_csv(os.path.join(args.out, "comparison.csv"),
+                  ["optimizer", "mean", "std", "lr", "failure"], rows)
     return 0
 
 

@@ -5,10 +5,21 @@
 ``best_decays.png``. ``deap-nos plot`` redraws the plots from a finished folder, so the
 plotting lives here rather than in the search command.
 """
+import csv
 import json
 import os
 
 from .common import _fmt
+
+
+def write_csv(path, header, rows):
+    """Write *rows* under *header* with the :mod:`csv` module (RFC 4180 quoting), so a
+    comma or a quote in a genome's text or a failure reason stays in its field;
+    ``None`` is written as an empty field."""
+    with open(path, "w", encoding="utf-8", newline="") as stream:
+        out = csv.writer(stream)
+        out.writerow(header)
+        out.writerows([["" if v is None else v for v in row] for row in rows])
 
 
 def _entry(ind):
