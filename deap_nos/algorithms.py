@@ -116,6 +116,7 @@ def _record(session, logbook, population, children, counts, stats, halloffame,
 
 def _evaluate_initial(session, population):
     invalid = [ind for ind in population if not ind.fitness.valid]
+    session.progress.add_total(len(invalid) - len(population))   # already evaluated
     return session.evaluate(invalid), population
 
 

@@ -35,12 +35,16 @@ def write_report(run_dir, hof, baseline, logbook, args, elapsed):
     from ..runlog import read_log
     entries = [_entry(ind) for ind in hof]
     with open(os.path.join(run_dir, "hall_of_fame.json"), "w", encoding="utf-8") as stream:
-        json.dump({"best": entries, "baseline": {"Adam": _entry(baseline)}}, stream, indent=2)
+        json.dump({"best": entries,
+                   "baseline": {"Adam": _entry(baseline)} if baseline is not None else {}},
+                  stream, indent=2)
     log_path = os.path.join(run_dir, "evaluations.log")
     records = read_log(log_path) if os.path.exists(log_path) else []
     _plots(run_dir, hof, records)
     failures = sum(1 for r in records if r.get("failed"))
-    lines = [f"# deap-nos search — {args.algorithm}, preset {args.preset}, "
+    space = getattr(args, "space", "nos")
+    algorithm = args.algorithm if space == "nos" else f"space {space}"
+    lines = [f"# deap-nos search — {algorithm}, preset {args.preset}, "
              f"data {args.data or 'of the preset'}",
              "",
              f"{len(records)} evaluations ({failures} failed) in {elapsed:.0f} s; "
@@ -51,19 +55,33 @@ def write_report(run_dir, hof, baseline, logbook, args, elapsed):
     for rank, entry in enumerate(entries, 1):
         lines.append(f"| {rank} | {entry['fitness']:.4f} | {entry['search_fitness']:.4f} | "
                      f"{_fmt(entry['lr'])} | `{entry['equation']}` |")
-    base = _entry(baseline)
-    lines.append(f"| Adam | {base['fitness']:.4f} | {base['search_fitness']:.4f} | "
-                 f"{_fmt(base['lr'])} | `{base['equation']}` |")
+    base = _entry(baseline) if baseline is not None else None
+    if base is not None:
+        lines.append(f"| Adam | {base['fitness']:.4f} | {base['search_fitness']:.4f} | "
+                     f"{_fmt(base['lr'])} | `{base['equation']}` |")
     seeds = getattr(args, "reevaluate", 1)
-    lines += ["", "Fitness: best validation accuracy on the surrogate (failed = -1.0)"
+    reevaluated = seeds > 1 and any(
+        "search_fitness" in (getattr(ind, "info", {}) or {}) for ind in hof)
+    lines += ["", f"Fitness: {_FITNESS.get(space, _FITNESS['nos'])} (failed = -1.0)"
               + (f", the mean of {seeds} seeds for the hall of fame (noise-aware selection; "
-                 f"'search fitness' is the one seed the search saw)." if seeds > 1 else "."),
-              "", "Plots: progress.png, best_genome.png, best_decays.png.",
+                 f"'search fitness' is the one seed the search saw)." if reevaluated else "."),
+              "", "Plots: progress.png" + (", best_genome.png, best_decays.png."
+                                          if space == "nos" else "."),
               "", f"Produced by {_produced_by(run_dir)}."]
     text = "\n".join(lines)
     with open(os.path.join(run_dir, "report.md"), "w", encoding="utf-8") as stream:
         stream.write(text + "\n")
     return text
+
+
+#: what the fitness of each space's search is
+_FITNESS = {
+    "nos": "best validation accuracy on the surrogate",
+    "termmix": "the mean over the tasks of the validation accuracy relative to Adam's "
+               "(1.0 = Adam)",
+    "autolr": "the worst validation accuracy over the training shards (worst-of-k, "
+              "stopping at the first shard below the minimum accuracy)",
+}
 
 
 def _training_steps(run_dir):
@@ -81,7 +99,7 @@ def _plots(run_dir, hof, records):
         flat = [{"fitness": (r["fitness"] or [float("nan")])[0], "failed": r.get("failed"),
                  "particle": r.get("particle")} for r in records]
         plots.plot_progress(flat, os.path.join(run_dir, "progress.png"))
-    if len(hof):
+    if len(hof) and hasattr(hof[0], "active_nodes"):      # graph genomes only
         plots.plot_genome(hof[0], os.path.join(run_dir, "best_genome.png"))
         plots.plot_decays(hof[0], total_steps=_training_steps(run_dir),
                           path=os.path.join(run_dir, "best_decays.png"))
