@@ -92,11 +92,13 @@ def _hof_restore(halloffame, state):
         halloffame.keys[:] = state["keys"]
 
 
-def _new_logbook(stats, extra=()):
+def _new_logbook(first, stats, extra=()):
     """A logbook with DEAP's ``gen`` and ``nevals`` first (as in ``eaSimple``), then
-    this package's columns, then the *stats* fields."""
+    the algorithm's own counter *first* (unless it is ``"gen"``) and *extra* columns,
+    ``cached``, ``failures`` and the *stats* fields."""
     logbook = tools.Logbook()
-    logbook.header = ["gen", "nevals", *extra, "cached", "failures"] + (
+    own = [first] if first != "gen" else []
+    logbook.header = ["gen", "nevals", *own, *extra, "cached", "failures"] + (
         stats.fields if stats is not None else [])
     return logbook
 
@@ -189,7 +191,7 @@ def eaParticle(population, toolbox, nsteps, nmut, stats=None, halloffame=None,
         for index, ind in enumerate(population):
             ind.particle = index      # inherited by clones: the log names each child's particle
         lineages = [{genome_key(ind)} for ind in population]
-        logbook, start = _new_logbook(stats, ("redone",)), 0
+        logbook, start = _new_logbook("gen", stats, ("redone",)), 0
     else:
         population, lineages = snapshot["population"], snapshot["lineages"]
         logbook, start = snapshot["logbook"], snapshot["step"]
@@ -292,7 +294,7 @@ def eaRegularized(population, toolbox, cycles, sample_size, stats=None,
     if snapshot is None:
         if seed is not None:
             _ckpt.seed_everything(seed)
-        logbook, done, step = _new_logbook(stats, ("cycle",)), None, 0
+        logbook, done, step = _new_logbook("cycle", stats), None, 0
     else:
         population, logbook = snapshot["population"], snapshot["logbook"]
         done, step = snapshot["done"], snapshot["step"]
