@@ -40,7 +40,7 @@ def write_report(run_dir, hof, baseline, logbook, args, elapsed):
                   stream, indent=2)
     log_path = os.path.join(run_dir, "evaluations.log")
     records = read_log(log_path) if os.path.exists(log_path) else []
-    _plots(run_dir, hof, records)
+    plotted = _plots(run_dir, hof, records)
     failures = sum(1 for r in records if r.get("failed"))
     space = getattr(args, "space", "nos")
     algorithm = args.algorithm if space == "nos" else f"space {space}"
@@ -59,15 +59,11 @@ def write_report(run_dir, hof, baseline, logbook, args, elapsed):
     if base is not None:
         lines.append(f"| Adam | {base['fitness']:.4f} | {base['search_fitness']:.4f} | "
                      f"{_fmt(base['lr'])} | `{base['equation']}` |")
-    seeds = getattr(args, "reevaluate", 1)
-    reevaluated = seeds > 1 and any(
-        "search_fitness" in (getattr(ind, "info", {}) or {}) for ind in hof)
-    lines += ["", f"Fitness: {_FITNESS.get(space, _FITNESS['nos'])} (failed = -1.0)"
-              + (f", the mean of {seeds} seeds for the hall of fame (noise-aware selection; "
-                 f"'search fitness' is the one seed the search saw)." if reevaluated else "."),
-              "", "Plots: progress.png" + (", best_genome.png, best_decays.png."
-                                          if space == "nos" else "."),
-              "", f"Produced by {_produced_by(run_dir)}."]
+    lines += ["", f"Fitness: {_fitness_text(space, args.preset)} (failed = -1.0)"
+              + _seeds_text(hof)]
+    if plotted:
+        lines += ["", f"Plots: {', '.join(plotted)}."]
+    lines += ["", f"Produced by {_produced_by(run_dir)}."]
     text = "\n".join(lines)
     with open(os.path.join(run_dir, "report.md"), "w", encoding="utf-8") as stream:
         stream.write(text + "\n")
@@ -84,6 +80,28 @@ _FITNESS = {
 }
 
 
+def _fitness_text(space, preset):
+    """What the search's fitness is, for the evaluator this run actually used."""
+    if space == "nos" and preset == "cheap":
+        return ("best validation accuracy of a softmax regression on scikit-learn's 8×8 "
+                "digits (the numpy 'cheap' evaluator), over its learning-rate grid")
+    return _FITNESS.get(space, _FITNESS["nos"])
+
+
+def _seeds_text(hof):
+    """The noise-aware selection sentence, only for what was re-evaluated: the number
+    of seeds is read from the runs each entry carries, not from the settings."""
+    counts = sorted({len((getattr(ind, "info", {}) or {}).get("runs") or ())
+                     for ind in hof
+                     if "search_fitness" in (getattr(ind, "info", {}) or {})})
+    counts = [n for n in counts if n > 1]
+    if not counts:
+        return "."
+    seeds = " or ".join(str(n) for n in counts)
+    return (f", the mean of {seeds} seeds for the hall of fame (noise-aware selection; "
+            f"'search fitness' is the one seed the search saw).")
+
+
 def _training_steps(run_dir):
     """The evaluator's training length, read from the run's settings (for decay plots)."""
     try:
@@ -94,15 +112,20 @@ def _training_steps(run_dir):
 
 
 def _plots(run_dir, hof, records):
+    """Draw the run's plots; return the names of the files written."""
     from .. import plots
+    written = []
     if records:
         flat = [{"fitness": (r["fitness"] or [float("nan")])[0], "failed": r.get("failed"),
-                 "particle": r.get("particle")} for r in records]
+                 "particle": r.get("particle"), "key": r.get("key")} for r in records]
         plots.plot_progress(flat, os.path.join(run_dir, "progress.png"))
+        written.append("progress.png")
     if len(hof) and hasattr(hof[0], "active_nodes"):      # graph genomes only
         plots.plot_genome(hof[0], os.path.join(run_dir, "best_genome.png"))
         plots.plot_decays(hof[0], total_steps=_training_steps(run_dir),
                           path=os.path.join(run_dir, "best_decays.png"))
+        written += ["best_genome.png", "best_decays.png"]
+    return written
 
 
 def _produced_by(run_dir):
