@@ -22,7 +22,7 @@ from .space import SearchSpace
 from .syntax import parse_decay
 from .variation import initGraph, mutGraph, mutate_decay, random_decay, random_graph
 
-__version__ = "0.1.0"
+__version__ = "0.3.0"
 
 _LAZY = {
     "keras": ("deap_nos.keras", None),
