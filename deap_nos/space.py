@@ -1,6 +1,6 @@
 """The search space: every primitive under its canonical name.
 
-:meth:`SearchSpace.default` is the paper's space (SEARCH_SPACE.md §2–6). Researchers
+:meth:`SearchSpace.default` is the paper's space (docs/reference.md §2–6). Researchers
 extend a space with ``add_operand``, ``add_unary``, ``add_binary``, ``add_stateful``,
 ``add_schedule``, ``add_decay_unary`` and ``add_decay_binary``; a primitive is written
 once against the array namespace ``B`` (:mod:`deap_nos.backend`) and then works in the
