@@ -33,59 +33,128 @@ def _axes(ax, size=(7, 4)):
     return plt.subplots(figsize=size)
 
 
-def genome_layout(genome):
-    """Positions for operands (left), hidden nodes by depth, and the output (right)."""
-    import networkx as nx
-    graph = genome.digraph()
+def _layers(genome):
+    """Layer of every drawn node: operands ``"op:NAME"`` 0, a hidden node one more than
+    its deepest input, the output node alone in the last layer."""
     depth = {}
-    for node in nx.topological_sort(graph):
-        preds = list(graph.predecessors(node))
-        depth[node] = 1 + max((depth[p] for p in preds), default=0)
-    depth[genome.output] = max(depth.values()) + 1
-    operands = sorted({r for n in genome.nodes for r in n.inputs if isinstance(r, str)})
-    pos = {f"op:{name}": (0.0, -k) for k, name in enumerate(operands)}
-    columns = {}
-    for node, d in sorted(depth.items()):
-        columns.setdefault(d, []).append(node)
-    for d, members in columns.items():
-        for k, node in enumerate(members):
-            pos[node] = (float(d), -k - 0.5 * (len(operands) - len(members)) / 2)
+
+    def layer_of(i):
+        if i not in depth:
+            depth[i] = 1 + max((0 if isinstance(r, str) else layer_of(r)
+                                for r in genome.nodes[i].inputs), default=0)
+        return depth[i]
+
+    for i in range(len(genome.nodes)):
+        layer_of(i)
+    others = [d for i, d in depth.items() if i != genome.output]
+    depth[genome.output] = max([depth[genome.output]] + [d + 1 for d in others])
+    for node in genome.nodes:
+        for ref in node.inputs:
+            if isinstance(ref, str):
+                depth[f"op:{ref}"] = 0
+    return depth
+
+
+def _edges(genome):
+    """``(source, target)`` of every input edge, operands as ``"op:NAME"``."""
+    return [(f"op:{r}" if isinstance(r, str) else r, i)
+            for i, node in enumerate(genome.nodes) for r in node.inputs]
+
+
+def _ordered_layers(genome):
+    """Members of each layer (real nodes and the bends of long edges), ordered by the
+    barycentre of their predecessors to keep crossings few."""
+    layer = _layers(genome)
+    members, preds = {}, {}
+    for node, d in sorted(layer.items(), key=lambda item: (item[1], str(item[0]))):
+        members.setdefault(d, []).append(node)
+    for src, dst in dict.fromkeys(_edges(genome)):
+        chain = [src] + [("bend", src, dst, d) for d in range(layer[src] + 1, layer[dst])]
+        for d, bend in enumerate(chain[1:], layer[src] + 1):
+            members[d].append(bend)
+        for a, b in zip(chain, chain[1:] + [dst]):
+            preds.setdefault(b, []).append(a)
+    for _ in range(2):
+        for d in sorted(members)[1:]:
+            rank = {n: k for k, n in enumerate(members[d - 1])}
+            members[d].sort(key=lambda n: np.mean([rank[p] for p in preds.get(n, [])
+                                                   if p in rank] or [len(rank)]))
+    return members
+
+
+#: Vertical distance between neighbours in a layer, and the horizontal run of an edge
+#: at each end of a hop (the bend between runs stays clear of every node).
+_ROW, _RUN = 0.6, 0.3
+
+
+def _positions(genome):
+    pos = {}
+    for d, nodes in _ordered_layers(genome).items():
+        for k, node in enumerate(nodes):
+            pos[node] = (float(d), _ROW * ((len(nodes) - 1) / 2.0 - k))
     return pos
 
 
+def genome_layout(genome):
+    """Layered positions ``{node: (x, y)}``: operands (``"op:NAME"``) in layer 0, each
+    hidden node one layer right of its deepest input, the output last."""
+    return {n: xy for n, xy in _positions(genome).items() if not isinstance(n, tuple)}
+
+
+def edge_paths(genome):
+    """``{(source, target): [(x, y), ...]}``: each edge as a polyline that leaves and
+    enters a node horizontally and bends between layers, through one bend point per
+    layer it skips, so that it never passes through another node."""
+    pos, layer = _positions(genome), _layers(genome)
+    paths = {}
+    for src, dst in dict.fromkeys(_edges(genome)):
+        stops = ([pos[src]] + [pos[("bend", src, dst, d)]
+                               for d in range(layer[src] + 1, layer[dst])] + [pos[dst]])
+        path = [stops[0]]
+        for (x0, y0), (x1, y1) in zip(stops, stops[1:]):
+            path += [(x0 + _RUN, y0), (x1 - _RUN, y1), (x1, y1)]
+        paths[(src, dst)] = path
+    return paths
+
+
+def _node_style(genome, node, active):
+    if isinstance(node, str):
+        return node[3:], "#cde7f0"
+    label = ("out: " if node == genome.output else f"h{node}: ") + genome.nodes[node].op
+    if node == genome.output:
+        return label, "#f4a261"
+    return label, "#90be6d" if node in active else "#dddddd"
+
+
 def plot_genome(genome, path=None, ax=None, title=None):
-    """Draw the update graph: active nodes filled, inactive ones grey, decays on edges."""
-    import networkx as nx
-    fig, ax = _axes(ax, (9, 5))
-    graph = nx.DiGraph()
+    """Draw the update graph in layers: operands left, the output right, active nodes
+    filled, inactive ones grey, each decay function written on its edge; edges bend
+    between layers and never cross a node."""
+    layer = _layers(genome)
+    fig, ax = _axes(ax, (max(6.0, 2.2 * (max(layer.values()) + 1)), 5))
     active = set(genome.active_nodes())
     pos = genome_layout(genome)
-    labels, colors, edge_labels = {}, [], {}
-    for i, node in enumerate(genome.nodes):
-        graph.add_node(i)
-        labels[i] = ("out: " if i == genome.output else f"h{i}: ") + node.op
+    for (src, dst), points in edge_paths(genome).items():
+        live = dst in active and (isinstance(src, str) or src in active)
+        xs, ys = zip(*points)
+        ax.plot(xs, ys, "-", color="#333333" if live else "#bbbbbb", lw=1, gid="edge",
+                zorder=1)
+        ax.annotate("", xy=points[-1], xytext=points[-2], zorder=1,
+                    arrowprops=dict(arrowstyle="-|>", color="#333333" if live else "#bbbbbb",
+                                    shrinkB=22))
+        node = genome.nodes[dst]
         for ref, decay in zip(node.inputs, node.decays):
-            src = f"op:{ref}" if isinstance(ref, str) else ref
-            if isinstance(ref, str):
-                graph.add_node(src)
-                labels[src] = ref
-            graph.add_edge(src, i)
-            if decay is not None:
-                edge_labels[(src, i)] = f"× {decay}"
-    for n in graph.nodes:
-        if isinstance(n, str):
-            colors.append("#cde7f0")
-        elif n == genome.output:
-            colors.append("#f4a261")
-        else:
-            colors.append("#90be6d" if n in active else "#dddddd")
-    edge_colors = ["#333333" if (isinstance(v, int) and v in active and
-                                 (isinstance(u, str) or u in active)) else "#bbbbbb"
-                   for u, v in graph.edges]
-    nx.draw_networkx(graph, pos, ax=ax, labels=labels, node_color=colors, node_size=1600,
-                     font_size=8, edge_color=edge_colors, arrows=True)
-    if edge_labels:
-        nx.draw_networkx_edge_labels(graph, pos, edge_labels=edge_labels, ax=ax, font_size=7)
+            if decay is not None and (f"op:{ref}" if isinstance(ref, str) else ref) == src:
+                (xa, ya), (xb, yb) = points[-3], points[-2]
+                ax.text((xa + xb) / 2, (ya + yb) / 2, f"× {decay}", fontsize=7,
+                        ha="center", va="bottom", color="#7b2d26", zorder=3)
+    for node, (x, y) in pos.items():
+        label, colour = _node_style(genome, node, active)
+        ax.text(x, y, label, ha="center", va="center", fontsize=8, zorder=2,
+                bbox=dict(boxstyle="round,pad=0.3", fc=colour, ec="#555555"))
+    ys = [y for _, y in _positions(genome).values()]       # bends included
+    ax.set_xlim(-0.6, max(layer.values()) + 0.6)
+    ax.set_ylim(min(ys) - 0.5, max(ys) + 0.5)
     ax.set_title(title or str(genome), fontsize=9)
     ax.axis("off")
     return _finish(fig, path)
