@@ -212,15 +212,19 @@ def schedule_values(schedule, steps):
     return np.array([float(schedule(s)) for s in steps])
 
 
-def plot_progress(records, path=None, ax=None, group="particle"):
-    """Fitness against evaluations: one line per ``group`` value, plus the best so far.
+def plot_progress(records, path=None, ax=None, group="particle", adam=None):
+    """Fitness against evaluations: one line per ``group`` value, the best so far, the
+    failures (as crosses on the lower edge, counted in the legend) and, given its
+    fitness as ``adam``, the Adam baseline as a dashed line.
 
     ``records`` is a list of dicts with at least ``fitness`` and optionally ``failed`` and
     the ``group`` key (one line per particle for the particle GA).
     """
     fig, ax = _axes(ax)
     xs = np.arange(1, len(records) + 1)
-    fitness = np.array([np.nan if r.get("failed") else r["fitness"] for r in records], float)
+    failed = np.array([bool(r.get("failed")) for r in records], bool)
+    fitness = np.array([np.nan if f else r["fitness"] for r, f in zip(records, failed)],
+                       float)
     groups = {}
     for x, r, f in zip(xs, records, fitness):
         groups.setdefault(r.get(group), []).append((x, f))
@@ -229,10 +233,22 @@ def plot_progress(records, path=None, ax=None, group="particle"):
             continue
         px, pf = zip(*points)
         ax.plot(px, pf, ".", ms=5, alpha=0.7, label=f"{group} {key}")
+    if len(groups) > 20 or None in groups:
+        kept = np.array([r.get(group) is None or len(groups) > 20 for r in records], bool)
+        ax.plot(xs[kept & ~failed], fitness[kept & ~failed], ".", ms=4, alpha=0.5,
+                color="#555555", label="evaluation")
     best = np.fmax.accumulate(np.where(np.isnan(fitness), -np.inf, fitness))
     ax.plot(xs, best, "k-", lw=2, label="best so far")
+    if adam is not None:
+        ax.axhline(adam, color="#d62728", ls="--", lw=1.2, label=f"Adam ({adam:.3f})")
+    valid = fitness[~np.isnan(fitness)]
+    low = min(valid.min() if valid.size else 0.0, adam if adam is not None else 1.0)
+    if failed.any():
+        bottom = low - 0.05
+        ax.plot(xs[failed], np.full(failed.sum(), bottom), "x", color="#d62728", ms=5,
+                label=f"failed ({int(failed.sum())})")
     ax.set_xlabel("evaluations")
-    ax.set_ylabel("fitness (failures not shown)")
+    ax.set_ylabel("fitness (failures as × at the bottom)" if failed.any() else "fitness")
     ax.legend(fontsize=7)
     return _finish(fig, path)
 
@@ -255,21 +271,78 @@ def plot_comparison(curves, path=None, ax=None, title="best fitness against eval
 
 
 def plot_verdict(samples, reference=None, path=None, ax=None):
-    """Test accuracy per optimizer: a box per optimizer, its seeds as dots.
+    """Test accuracy per optimizer: a box per optimizer, its seeds as dots, its mean
+    as a diamond; the ``reference`` (Adam) is shaded apart, as the legend says.
 
-    ``samples`` is a list of ``(name, scores)``; the ``reference`` (Adam) is shaded.
+    ``samples`` is a list of ``(name, scores)``.
     """
+    from matplotlib.patches import Patch
     fig, ax = _axes(ax, size=(max(5, 1.1 * len(samples) + 2), 4))
     names = [name for name, _ in samples]
     data = [np.asarray(scores, float) for _, scores in samples]
     boxes = ax.boxplot(data, patch_artist=True, widths=0.5)
+    colours = {True: "#f4c7a1", False: "#c6dbef"}
     for name, patch in zip(names, boxes["boxes"]):
-        patch.set_facecolor("#f4c7a1" if name == reference else "#c6dbef")
+        patch.set_facecolor(colours[name == reference])
     rng = np.random.default_rng(0)
     for i, values in enumerate(data, 1):
-        ax.plot(i + rng.uniform(-0.12, 0.12, len(values)), values, "k.", ms=5)
+        ax.plot(i + rng.uniform(-0.12, 0.12, len(values)), values, "k.", ms=5,
+                label="one seed" if i == 1 else "_seed")
+    ax.plot(range(1, len(data) + 1), [v.mean() for v in data], "D", color="#d62728",
+            ms=5, label="mean")
     ax.set_xticks(range(1, len(names) + 1))
     ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("test accuracy")
     ax.set_title("verdict: retrained on train+val, scored on test")
+    handles = [Patch(fc=colours[True], ec="k", label=f"reference ({reference})"),
+               Patch(fc=colours[False], ec="k", label="compared optimizer")]
+    seeds = [line for line in ax.get_lines() if line.get_label() in ("one seed", "mean")]
+    ax.legend(handles=handles + seeds, fontsize=7, loc="best")
+    return _finish(fig, path)
+
+
+def _runs_at_chosen_rate(info):
+    """The training curves of an evaluation's info at its chosen learning rate (a
+    sweep evaluator such as ``cheap`` keeps one curve per rate, marked ``lr``)."""
+    curves = [c for c in (info.get("curves") or []) if c.get("step")]
+    chosen = [c for c in curves if "lr" in c and c["lr"] == info.get("lr")]
+    return chosen or [c for c in curves if "lr" not in c]
+
+
+def _mean_curve(runs, key):
+    """Mean of ``key`` over runs, on the steps every run reached."""
+    n = min(len(r["step"]) for r in runs)
+    return (np.asarray(runs[0]["step"][:n], float),
+            np.mean([np.asarray(r[key][:n], float) for r in runs], axis=0))
+
+
+def plot_curves(entries, path=None, title="training curves",
+                acc_label="validation accuracy"):
+    """Validation accuracy and training loss against the training step, one line per
+    optimizer (the mean of its runs, at the learning rate its evaluation chose).
+
+    ``entries`` maps a label (``"#1"``, ``"Adam"``) to an evaluation's ``info`` with
+    ``"curves"`` (dicts of ``step``, ``train_loss``, ``val_acc``, …) and ``"lr"``.
+    Optimizers without curves are left out. ``acc_label`` names what ``val_acc``
+    measured (the verdict's runs score the test split).
+    """
+    plt = _pyplot()
+    fig, (acc, loss) = plt.subplots(1, 2, figsize=(11, 4))
+    for label, info in entries.items():
+        runs = _runs_at_chosen_rate(info or {})
+        if not runs:
+            continue
+        parts = ([f"lr {info['lr']:g}"] if info.get("lr") is not None else []) + (
+            [f"mean of {len(runs)}"] if len(runs) > 1 else [])
+        name = label + (f" ({', '.join(parts)})" if parts else "")
+        for ax, key in ((acc, "val_acc"), (loss, "train_loss")):
+            if all(r.get(key) for r in runs):
+                ax.plot(*_mean_curve(runs, key), "-", marker=".", label=name)
+    acc.set_ylabel(acc_label)
+    loss.set_ylabel("training loss")
+    for ax in (acc, loss):
+        ax.set_xlabel("training step")
+        if ax.get_lines():
+            ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
     return _finish(fig, path)

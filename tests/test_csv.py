@@ -40,3 +40,19 @@ def test_write_csv_writes_what_csv_reader_reads_back(tmp_path):
     path = tmp_path / "x.csv"
     write_csv(path, ["a", "b"], [["x, y", 1.5], ['say "hi"', None]])
     assert read_rows(path) == [["a", "b"], ["x, y", "1.5"], ['say "hi"', ""]]
+
+
+def test_verdict_csv_and_curves_from_hand_built_rows(tmp_path):
+    from deap_nos.heldout import Row, Verdict
+    curve = {"step": [10, 20], "train_loss": [2.0, 1.0], "train_acc": [0.4, 0.6],
+             "val_acc": [0.5, 0.7]}
+    rows = [Row("#1", "div(v_hat, sqrt_abs(s_hat))", [0.7, 0.72], 0.1, diff=0.01,
+                p_welch=0.5, p_mannwhitney=0.6, curves=[curve, curve]),
+            Row("keras:adam", "keras adam", [0.69, 0.71], 0.01, curves=[curve, curve]),
+            Row("#2", "mul(g, one)", [], None, failure="diverged, at lr 10")]
+    Verdict(rows, "keras:adam", {"seeds": 2, "baselines": ("keras:adam",)}).write(tmp_path)
+    table = read_rows(tmp_path / "verdict.csv")
+    assert all(len(line) == len(table[0]) == 9 for line in table)
+    assert table[1][-1] == "div(v_hat, sqrt_abs(s_hat))" and table[1][3] == "0.1"
+    assert table[-1][7] == "diverged, at lr 10" and table[-1][3] == ""
+    assert (tmp_path / "verdict_curves.png").stat().st_size > 5000

@@ -50,3 +50,28 @@ def test_report_names_the_seeds_that_were_averaged(tmp_path):
                         args(preset="quick", reevaluate=3), 1.0)
     assert "the mean of 2 seeds" in text and "3 seeds" not in text
     assert "surrogate" in text
+
+
+def test_report_plots_adam_on_progress_and_the_training_curves(tmp_path, monkeypatch):
+    import json
+
+    from deap_nos import plots
+    seen = {}
+    real = plots.plot_progress
+
+    def spy(records, path=None, ax=None, group="particle", adam=None):
+        seen["adam"], seen["failed"] = adam, sum(bool(r["failed"]) for r in records)
+        return real(records, path, ax, group, adam)
+
+    monkeypatch.setattr(plots, "plot_progress", spy)
+    log = [{"n": k, "step": 0, "key": str(k), "fitness": [f], "failed": f < 0,
+            "particle": 0} for k, f in enumerate([0.5, -1.0, 0.7])]
+    (tmp_path / "evaluations.log").write_text("".join(json.dumps(r) + "\n" for r in log))
+    curve = {"step": [10, 20], "train_loss": [2.0, 1.0], "val_acc": [0.5, 0.7]}
+    hof = [individual("clip(v_hat, sqrt_abs(s_hat))", 0.7, {"lr": 0.1, "curves": [curve]})]
+    adam = individual(ADAM, 0.65, {"lr": 0.01, "curves": [curve]})
+    text = write_report(str(tmp_path), hof, adam, None, args(reevaluate=1), 1.0)
+    assert seen == {"adam": 0.65, "failed": 1}
+    saved = json.loads((tmp_path / "hall_of_fame.json").read_text())
+    assert saved["best"][0]["curves"] == [curve]
+    assert "curves.png" in text and (tmp_path / "curves.png").stat().st_size > 5000

@@ -128,7 +128,5 @@ def cmd_plot(args):
             hof = [OptimizerGraph.from_dict(e["genome"]) for e in json.load(stream)["best"]]
     records = read_log(log) if os.path.exists(log) else []
 
-    _plots(args.run, hof, records)
-    print("wrote " + ", ".join(p for p in ("progress.png", "best_genome.png", "best_decays.png")
-                               if os.path.exists(os.path.join(args.run, p))))
+    print("wrote " + ", ".join(_plots(args.run, hof, records)))
     return 0

@@ -1,12 +1,14 @@
 """What a search leaves in its run folder for people: report, hall of fame, plots.
 
 ``hall_of_fame.json`` (the best genomes and the Adam baseline, JSON), ``report.md``
-(the ranking as a Markdown table) and ``progress.png``, ``best_genome.png``,
-``best_decays.png``. ``deap-nos plot`` redraws the plots from a finished folder, so the
+(the ranking as a Markdown table) and ``progress.png`` (with the Adam line and the
+failures), ``best_genome.png``, ``best_decays.png`` and ``curves.png`` (training curves of
+the best three and Adam). ``deap-nos plot`` redraws the plots from a finished folder, so the
 plotting lives here rather than in the search command.
 """
 import csv
 import json
+import numbers
 import os
 
 from .common import _fmt
@@ -27,7 +29,19 @@ def _entry(ind):
     search = info.get("search_fitness")
     return {"equation": str(ind), "fitness": ind.fitness.values[0], "lr": info.get("lr"),
             "search_fitness": search[0] if search else ind.fitness.values[0],
-            "runs": info.get("runs"), "genome": ind.to_dict()}
+            "runs": info.get("runs"), "curves": _plain(info.get("curves")),
+            "genome": ind.to_dict()}
+
+
+def _plain(value):
+    """*value* with numpy numbers turned into floats (JSON), containers kept."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, numbers.Number) and not isinstance(value, (bool, int)):
+        return float(value)
+    return value
 
 
 def write_report(run_dir, hof, baseline, logbook, args, elapsed):
@@ -111,20 +125,40 @@ def _training_steps(run_dir):
         return 1000
 
 
+def _saved(run_dir):
+    """``(Adam's fitness or None, {label: entry with curves})`` from hall_of_fame.json."""
+    try:
+        with open(os.path.join(run_dir, "hall_of_fame.json"), encoding="utf-8") as stream:
+            saved = json.load(stream)
+    except (OSError, ValueError):
+        return None, {}
+    adam = (saved.get("baseline") or {}).get("Adam")
+    curves = {f"#{rank}": entry for rank, entry in enumerate(saved.get("best", [])[:3], 1)}
+    if adam:
+        curves["Adam"] = adam
+    fitness = adam.get("fitness") if adam else None
+    return (fitness if fitness is not None and fitness >= 0 else None), curves
+
+
 def _plots(run_dir, hof, records):
     """Draw the run's plots; return the names of the files written."""
     from .. import plots
     written = []
+    adam, curves = _saved(run_dir)
     if records:
         flat = [{"fitness": (r["fitness"] or [float("nan")])[0], "failed": r.get("failed"),
                  "particle": r.get("particle"), "key": r.get("key")} for r in records]
-        plots.plot_progress(flat, os.path.join(run_dir, "progress.png"))
+        plots.plot_progress(flat, os.path.join(run_dir, "progress.png"), adam=adam)
         written.append("progress.png")
     if len(hof) and hasattr(hof[0], "active_nodes"):      # graph genomes only
         plots.plot_genome(hof[0], os.path.join(run_dir, "best_genome.png"))
         plots.plot_decays(hof[0], total_steps=_training_steps(run_dir),
                           path=os.path.join(run_dir, "best_decays.png"))
         written += ["best_genome.png", "best_decays.png"]
+    if any(entry.get("curves") for entry in curves.values()):
+        plots.plot_curves(curves, os.path.join(run_dir, "curves.png"),
+                          title="training curves: the hall of fame's best and Adam")
+        written.append("curves.png")
     return written
 
 
