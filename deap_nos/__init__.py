@@ -47,6 +47,21 @@ _LAZY = {
 }
 
 
+def _register_keras_classes():
+    """Make a saved model with a deap-nos optimizer load after ``import deap_nos``
+    alone: where Keras is already imported (so importing it costs nothing), import
+    :mod:`deap_nos.keras`, which registers GraphOptimizer and the schedules."""
+    import sys
+    if "keras" in sys.modules and "deap_nos.keras" not in sys.modules:
+        try:
+            importlib.import_module("deap_nos.keras")
+        except ImportError:            # a Keras without a working backend: load later
+            pass
+
+
+_register_keras_classes()
+
+
 def __getattr__(name):
     """Load the heavier modules (Keras, algorithms) on first use."""
     if name not in _LAZY:

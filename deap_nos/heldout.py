@@ -201,7 +201,16 @@ def _subject(spec, space):
 
         genome = zoo.genome(spec) if spec in zoo.names() else parse(spec, space)
         return spec, str(genome), None, genome
-    return str(spec), str(spec), None, spec
+    return str(spec), str(spec), _space_factory(spec), spec
+
+
+def _space_factory(genome):
+    """The Keras optimizer factory of the genome's space where it brings its own
+    (``termmix``, ``autolr``: ``space.keras_factory()``); None for the graph space
+    (the evaluator's GraphOptimizer)."""
+    space = getattr(genome, "space", None)
+    factory = getattr(space, "keras_factory", None)
+    return factory() if callable(factory) else None
 
 
 def _test_evaluator(preset, dataset, seeds, space, factory, overrides):
@@ -343,7 +352,7 @@ def _run_settings(run_dir):
 
 def _run_genomes(run_dir, top):
     """The top ``top`` genomes of a run's hall_of_fame.json, best first, with labels."""
-    from deap_nos.genome import OptimizerGraph
+    from deap_nos.spaces import genome_from_dict
 
     path = os.path.join(run_dir, "hall_of_fame.json")
     try:
@@ -356,7 +365,7 @@ def _run_genomes(run_dir, top):
     if not entries:
         raise NOSError(f"{run_dir}: the hall of fame holds no genome that passed "
                        f"evaluation; nothing to judge")
-    return ([OptimizerGraph.from_dict(e["genome"]) for e in entries],
+    return ([genome_from_dict(e["genome"]) for e in entries],
             [f"#{rank}" for rank in range(1, len(entries) + 1)])
 
 
@@ -374,7 +383,8 @@ def verdict_for_run(run_dir, seeds=5, top=1, progress=None):
         raise NOSError(f"{run_dir} was searched with the numpy 'cheap' evaluator; a "
                        f"verdict trains the ConvNet surrogate — search with a ConvNet "
                        f"preset (default, quick, paper, authors)")
-    overrides = {k: v for k, v in ev.items() if k not in _OWN_SETTINGS}
+    overrides = {k: v for k, v in ev.items() if k not in _OWN_SETTINGS
+                 and k != "repr" and not (k == "steps" and v is None)}   # other spaces
     for key in ("lr_grid", "quick_rates"):
         if key in overrides:
             overrides[key] = tuple(overrides[key])

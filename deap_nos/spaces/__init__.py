@@ -41,7 +41,7 @@ from ..errors import NOSError, UnknownNameError
 
 #: name -> "module:attribute" of a zero-argument factory, or a space object
 _REGISTRY = {
-    "nos": "deap_nos.space:SearchSpace.default",
+    "nos": "deap_nos.space:default_space",
     "termmix": "deap_nos.spaces.termmix:TermMixSpace",
     "autolr": "deap_nos.spaces.autolr:AutoLRSpace",
 }

@@ -62,6 +62,13 @@ class AutoLRSpace:
 
     name = "autolr"
     default_algorithm = "grammar"
+
+    @staticmethod
+    def keras_factory():
+        """The Keras optimizer factory ``(genome, learning_rate, total_steps,
+        warmup_steps, hold_steps)`` the ConvNet evaluators and the verdict train with."""
+        from .keras_optimizer import optimizer_factory
+        return optimizer_factory
     functions = grammar.FUNCTIONS
     constants = grammar.CONSTANTS
 

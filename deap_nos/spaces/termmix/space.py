@@ -59,6 +59,13 @@ class TermMixSpace:
     name = "termmix"
     default_algorithm = "generational"
 
+    @staticmethod
+    def keras_factory():
+        """The Keras optimizer factory ``(genome, learning_rate, total_steps,
+        warmup_steps, hold_steps)`` the ConvNet evaluators and the verdict train with."""
+        from .convnet import termmix_optimizer
+        return termmix_optimizer
+
     def __init__(self, indpb=0.2, sigma=0.1, alpha=0.5, p_on=0.35):
         # an instance attribute: the registry instantiates a factory without one
         self.genome_class = G.TermMixGenome
