@@ -1,6 +1,6 @@
 """The search space: every primitive under its canonical name.
 
-:meth:`SearchSpace.default` is the paper's space (SEARCH_SPACE.md §2–6). Researchers
+:meth:`SearchSpace.default` is the paper's space (docs/reference.md §2–6). Researchers
 extend a space with ``add_operand``, ``add_unary``, ``add_binary``, ``add_stateful``,
 ``add_schedule``, ``add_decay_unary`` and ``add_decay_binary``; a primitive is written
 once against the array namespace ``B`` (:mod:`deap_nos.backend`) and then works in the
@@ -314,3 +314,30 @@ def default_space():
     if _DEFAULT is None:
         _DEFAULT = SearchSpace.default()
     return _DEFAULT
+
+
+def space_argument(space, owner):
+    """*space* as an evaluator's ``space=`` argument: ``None`` (the paper's space), a
+    :class:`SearchSpace`, a space object of the representation protocol, or a name
+    registered in :mod:`deap_nos.spaces` (resolved here). Anything else raises
+    :class:`~deap_nos.errors.ConfigurationError` at construction — before it would fail
+    every genome one by one inside the evaluator's crash handler."""
+    from .errors import ConfigurationError
+    if space is None or isinstance(space, SearchSpace) or hasattr(space, "genome_class"):
+        return space
+    if isinstance(space, str):
+        from . import spaces
+        try:
+            return spaces.get(space)
+        except NOSError as error:
+            raise ConfigurationError(f"{owner}: space={space!r} is not a search space: "
+                                     f"{error}") from None
+    raise ConfigurationError(f"{owner}: space must be a SearchSpace (e.g. "
+                             f"SearchSpace.default()), a registered space name "
+                             f"({', '.join(_space_names())}) or None for the paper's "
+                             f"space; got {space!r}")
+
+
+def _space_names():
+    from . import spaces
+    return spaces.names()
