@@ -53,6 +53,7 @@ class Row:
     diff: float = None
     p_welch: float = None
     p_mannwhitney: float = None
+    curves: list = None     # the evaluation's training curves, one per seed
 
     @property
     def mean(self):
@@ -151,7 +152,8 @@ class Verdict:
         return "\n".join(lines)
 
     def write(self, folder):
-        """Write ``verdict.md``, ``verdict.csv`` (one line per seed) and ``verdict.png``."""
+        """Write ``verdict.md``, ``verdict.csv`` (one line per seed), ``verdict.png`` and
+        ``verdict_curves.png`` (test accuracy and training loss per step)."""
         os.makedirs(folder, exist_ok=True)
         with open(os.path.join(folder, "verdict.md"), "w", encoding="utf-8") as stream:
             stream.write(self.report() + "\n")
@@ -165,6 +167,11 @@ class Verdict:
                     out.writerow([r.name, k, score, r.lr, r.diff, r.p_welch,
                                   r.p_mannwhitney, r.failure or "", r.equation])
         self.plot(os.path.join(folder, "verdict.png"))
+        if any(r.curves for r in self.rows):
+            from deap_nos.plots import plot_curves
+            plot_curves({r.name: {"curves": r.curves, "lr": r.lr} for r in self.rows},
+                        os.path.join(folder, "verdict_curves.png"),
+                        title="verdict runs (train + validation)", acc_label="test accuracy")
 
     def plot(self, path):
         """One box per optimizer with its seeds as dots (failed optimizers left out)."""
@@ -194,7 +201,16 @@ def _subject(spec, space):
 
         genome = zoo.genome(spec) if spec in zoo.names() else parse(spec, space)
         return spec, str(genome), None, genome
-    return str(spec), str(spec), None, spec
+    return str(spec), str(spec), _space_factory(spec), spec
+
+
+def _space_factory(genome):
+    """The Keras optimizer factory of the genome's space where it brings its own
+    (``termmix``, ``autolr``: ``space.keras_factory()``); None for the graph space
+    (the evaluator's GraphOptimizer)."""
+    space = getattr(genome, "space", None)
+    factory = getattr(space, "keras_factory", None)
+    return factory() if callable(factory) else None
 
 
 def _test_evaluator(preset, dataset, seeds, space, factory, overrides, backend="tensorflow"):
@@ -225,12 +241,13 @@ def _raw_dataset(evaluator):
 
 
 def _run(evaluator, subject):
-    """``(final test accuracy per seed, lr, failure reason)`` of one optimizer."""
+    """``(final test accuracy per seed, lr, failure reason, curves)`` of one optimizer."""
     result = evaluator(subject)
+    curves = result.info.get("curves")
     if result.info.get("failed"):
-        return [], result.info.get("lr"), result.info.get("reason")
+        return [], result.info.get("lr"), result.info.get("reason"), curves
     finals = [curve["val_acc"][-1] for curve in result.info["curves"]]
-    return finals, result.info.get("lr"), None
+    return finals, result.info.get("lr"), None, curves
 
 
 #: The baselines and reference of a verdict without Keras (``backend="jax"``).
@@ -295,10 +312,16 @@ def verdict(genomes, baselines=None, seeds=5, preset="default", *, reference=Non
     rows = []
     for spec_name, spec in list(zip(names, genomes)) + [(b, b) for b in baselines]:
         label, equation, factory, subject = _subject(spec, space)
+<<<<<<< HEAD
         evaluator = _test_evaluator(preset, dataset, seeds, space, factory, overrides,
                                     backend)
         scores, lr, failure = _run(evaluator, subject)
         rows.append(Row(spec_name, equation, scores, lr, failure))
+=======
+        evaluator = _test_evaluator(preset, dataset, seeds, space, factory, overrides)
+        scores, lr, failure, curves = _run(evaluator, subject)
+        rows.append(Row(spec_name, equation, scores, lr, failure, curves=curves))
+>>>>>>> main
         if progress is not None:
             progress(f"verdict: {spec_name} {100 * rows[-1].mean:.2f} %"
                      + (f" (failed: {failure})" if failure else ""))
@@ -360,7 +383,7 @@ def _run_settings(run_dir):
 
 def _run_genomes(run_dir, top):
     """The top ``top`` genomes of a run's hall_of_fame.json, best first, with labels."""
-    from deap_nos.genome import OptimizerGraph
+    from deap_nos.spaces import genome_from_dict
 
     path = os.path.join(run_dir, "hall_of_fame.json")
     try:
@@ -373,7 +396,7 @@ def _run_genomes(run_dir, top):
     if not entries:
         raise NOSError(f"{run_dir}: the hall of fame holds no genome that passed "
                        f"evaluation; nothing to judge")
-    return ([OptimizerGraph.from_dict(e["genome"]) for e in entries],
+    return ([genome_from_dict(e["genome"]) for e in entries],
             [f"#{rank}" for rank in range(1, len(entries) + 1)])
 
 
@@ -391,7 +414,8 @@ def verdict_for_run(run_dir, seeds=5, top=1, progress=None, backend="tensorflow"
         raise NOSError(f"{run_dir} was searched with the numpy 'cheap' evaluator; a "
                        f"verdict trains the ConvNet surrogate — search with a ConvNet "
                        f"preset (default, quick, paper, authors)")
-    overrides = {k: v for k, v in ev.items() if k not in _OWN_SETTINGS}
+    overrides = {k: v for k, v in ev.items() if k not in _OWN_SETTINGS
+                 and k != "repr" and not (k == "steps" and v is None)}   # other spaces
     for key in ("lr_grid", "quick_rates"):
         if key in overrides:
             overrides[key] = tuple(overrides[key])

@@ -1,6 +1,6 @@
 """The cheap integrity checks that reject degenerate candidates before any training.
 
-:func:`integrity_check` runs a genome on a shifted sphere (SEARCH_SPACE.md §6) for every
+:func:`integrity_check` runs a genome on a shifted sphere (docs/reference.md §6) for every
 learning rate and both signs of ``u`` *at once* — one vectorised numpy pass over 12
 trajectories — and passes the genome if any run ends below the threshold.
 :func:`decay_integrity` checks that a decay function stays in [0, 1].
@@ -32,14 +32,23 @@ class IntegrityResult(namedtuple("IntegrityResult", "passed flip losses lrs reas
         return bool(self.passed)
 
 
+def _program(genome, space, backend, **schedule):
+    """The genome's program from its own space where the space compiles (every space of
+    :mod:`deap_nos.spaces`), else the graph compiler."""
+    space = space if space is not None else getattr(genome, "space", None)
+    if space is not None and hasattr(space, "compile"):
+        return space.compile(genome, backend, **schedule)
+    return compile(genome, backend, space, **schedule)
+
+
 def sphere_losses(genome, space=None, x0=X0, shift=SHIFT, steps=35, lrs=LEARNING_RATES,
                   warmup=6, signs=(1.0, -1.0)):
     """Final shifted-sphere loss for each (sign, lr): an array of shape (len(signs), len(lrs))."""
     x0 = np.asarray(x0, dtype=np.float64)
     b = np.asarray(shift, dtype=np.float64)
     n_runs = len(signs) * len(lrs)
-    program = compile(genome, NumpyBackend(batch_axes=1), space, total_steps=steps,
-                      warmup_steps=warmup)
+    program = _program(genome, space, NumpyBackend(batch_axes=1), total_steps=steps,
+                       warmup_steps=warmup)
     lr = np.tile(np.asarray(lrs, dtype=np.float64), len(signs))[:, None]
     sign = np.repeat(np.asarray(signs, dtype=np.float64), len(lrs))[:, None]
     x = np.tile(x0, (n_runs, 1))

@@ -245,6 +245,10 @@ class PopulationEvaluator(SurrogateEvaluator):
         info = {"stage": "sweep", "seed": seed, "lr": None, "sweep": [], "curves": [],
                 "runs": [], "preset": self.preset_name, "slots": self.slots}
         job = _Job(genome, seed, info)
+        if self.space is None and "trainer" not in self._cache:
+            # the interpreter is compiled for the genomes' own space (with its custom
+            # operations), as the single path compiles each genome in its space
+            self.space = getattr(genome, "space", None)
         try:
             job.codes = self.trainer().interpreter.encode(genome)
         except Exception as exc:   # a genome the interpreter cannot hold: its failure

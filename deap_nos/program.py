@@ -11,7 +11,7 @@ import numpy as np
 
 from .backend import NumpyBackend
 from .genes import HIDDEN, is_index, stable_hash, validate
-from .space import default_space
+from .space import space_of
 from .primitives import MOMENTS
 from .schedules import momentum_cycle
 
@@ -55,7 +55,7 @@ class Program:
     total_steps, warmup_steps, hold_steps : int
         ``T`` for decay functions and the momentum cycle.
     momentum_schedule : "cycle" or float
-        The cycled coefficient of SEARCH_SPACE.md §1, or a constant (0.9 in the paper
+        The cycled coefficient of docs/reference.md §1, or a constant (0.9 in the paper
         when no schedule is given).
     nesterov : {"default", "authors"}
         ``w ← w + m·μ − lr·u`` (default) or the authors' search code ``w ← w + μ − lr·u``.
@@ -156,7 +156,7 @@ class Program:
 def compile(genome, backend=None, space=None, total_steps=1000, warmup_steps=0,
             hold_steps=0, **options):
     """Compile ``genome`` for ``backend`` (default: numpy) into a :class:`Program`."""
-    space = space or default_space()
+    space = space_of(genome, space)
     validate(genome, space)
     backend = backend if backend is not None else NumpyBackend()
     return Program(genome, space, backend, total_steps, warmup_steps, hold_steps, **options)

@@ -21,7 +21,6 @@ import keras
 from keras import ops
 
 from ..errors import NOSError
-from ..program import compile as compile_program
 from ..schedules import one_cycle
 from .backend import KerasBackend
 from .schedules import _as_genome
@@ -106,7 +105,7 @@ def require_tensorflow_backend(what="GraphOptimizer"):
 
 @keras.saving.register_keras_serializable(package="deap_nos")
 class GraphOptimizer(keras.optimizers.Optimizer):
-    """A Keras optimizer running an evolved update graph (SEARCH_SPACE.md §1–5).
+    """A Keras optimizer running an evolved update graph (docs/reference.md §1–5).
 
     Update (``u`` the graph's output, ``s = −1`` when the genome is flipped, else 1)::
 
@@ -136,9 +135,11 @@ class GraphOptimizer(keras.optimizers.Optimizer):
         ``m_t``: the cycle, or a constant (the paper's 0.9 when unscheduled).
     nesterov : {"default", "authors"}
         Which Nesterov form (see above).
-    space : SearchSpace, optional
-        The genome's space (default: the paper's). Not serialised: pass it again to
-        ``from_config`` through ``custom_objects={"deap_nos_space": space}``.
+    space : search space, optional
+        The genome's space (default: ``genome.space``; any space of
+        :mod:`deap_nos.spaces` — nos, termmix, autolr, yours). Saved by name: a model
+        using a space of your own loads after ``deap_nos.spaces.register(name, space)``
+        (or with ``custom_objects={"deap_nos_space": space}``).
     seed : int, optional
         Seed of the dropout operations (``drop50`` ...).
     one_cycle : bool
@@ -164,7 +165,7 @@ class GraphOptimizer(keras.optimizers.Optimizer):
         _check_schedule_args(total_steps, warmup_steps, hold_steps, momentum_schedule,
                              nesterov)
         self.genome = _as_genome(genome, space)
-        self.space = space
+        self.space = space if space is not None else self.genome.space
         self.total_steps = int(total_steps)
         self.warmup_steps = int(warmup_steps)
         self.hold_steps = int(hold_steps)
@@ -175,8 +176,9 @@ class GraphOptimizer(keras.optimizers.Optimizer):
         self.one_cycle = bool(one_cycle)
         self.jit_update = bool(jit_update) and keras.backend.backend() == "tensorflow"
         self._ns = KerasBackend(seed=seed, xla=self.jit_update)
-        self.program = compile_program(
-            self.genome, self._ns, space, total_steps=self.total_steps,
+        # any space's genome: the program of its own space (deap_nos.spaces protocol)
+        self.program = self.space.compile(
+            self.genome, self._ns, total_steps=self.total_steps,
             warmup_steps=self.warmup_steps, hold_steps=self.hold_steps,
             momentum_schedule=self.momentum_schedule, nesterov=nesterov)
         self.state_names = tuple(self.program.state_names())
@@ -189,7 +191,7 @@ class GraphOptimizer(keras.optimizers.Optimizer):
             return
         super().build(var_list)
         if self.seed is not None or any(self.genome.nodes[i].op in _DROPOUT_OPS
-                                        for i in self.program.order):
+                                        for i in getattr(self.program, "order", ())):
             self._ns.make_generator()   # variables must be created outside the trace
         names = list(self.state_names)
         self._slots = list(self.add_optimizer_variables(var_list, names)) if names else []
