@@ -312,16 +312,10 @@ def verdict(genomes, baselines=None, seeds=5, preset="default", *, reference=Non
     rows = []
     for spec_name, spec in list(zip(names, genomes)) + [(b, b) for b in baselines]:
         label, equation, factory, subject = _subject(spec, space)
-<<<<<<< HEAD
         evaluator = _test_evaluator(preset, dataset, seeds, space, factory, overrides,
                                     backend)
-        scores, lr, failure = _run(evaluator, subject)
-        rows.append(Row(spec_name, equation, scores, lr, failure))
-=======
-        evaluator = _test_evaluator(preset, dataset, seeds, space, factory, overrides)
         scores, lr, failure, curves = _run(evaluator, subject)
         rows.append(Row(spec_name, equation, scores, lr, failure, curves=curves))
->>>>>>> main
         if progress is not None:
             progress(f"verdict: {spec_name} {100 * rows[-1].mean:.2f} %"
                      + (f" (failed: {failure})" if failure else ""))
