@@ -200,12 +200,20 @@ def _trainers(steps):
 
 def test_one_slot_trains_as_on_tensorflow_step_for_step():
     trainers, _, _ = _trainers(40)
-    losses = {name: t.run(5)[0] for name, t in trainers.items()}
+    first = {name: t.run(1)[0] for name, t in trainers.items()}
+    (w_jax, s_jax), (w_tf, s_tf) = trainers["jax"].weights(0), trainers["tensorflow"].weights(0)
+    np.testing.assert_allclose(s_jax, s_tf, rtol=1e-4, atol=1e-6)      # same batch
+    # Adam's first step is ≈ lr·sign(g): the convolution biases before batch norm have a
+    # gradient of 0 up to rounding, whose sign is noise; every other weight agrees
+    net = trainers["jax"].net
+    keep = np.ones(net.n_params, bool)
+    for (name, _, _, _), a, b in zip(net.trainable, net.offsets, net.offsets[1:]):
+        if name in ("bias1", "bias2", "bias3"):
+            keep[a:b] = False
+    np.testing.assert_allclose(w_jax[keep], w_tf[keep], atol=1e-6)
+    losses = {name: t.run(4)[0] for name, t in trainers.items()}
+    np.testing.assert_allclose(first["jax"], first["tensorflow"], rtol=1e-5)
     np.testing.assert_allclose(losses["jax"], losses["tensorflow"], rtol=2e-4, atol=2e-5)
-    w_jax, s_jax = trainers["jax"].weights(0)
-    w_tf, s_tf = trainers["tensorflow"].weights(0)
-    np.testing.assert_allclose(s_jax, s_tf, rtol=1e-3, atol=1e-4)
-    assert np.max(np.abs(w_jax - w_tf)) < 0.05 * np.max(np.abs(w_tf))
 
 
 def test_final_accuracy_as_on_tensorflow_within_seed_noise():
