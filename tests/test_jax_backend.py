@@ -277,7 +277,7 @@ def test_the_jax_path_runs_with_tensorflow_hidden(tmp_path):
         results = ev.evaluate_many([nos.zoo.genome("AdamSpace"), nos.parse("g")])
         assert all(r.info["stage"] for r in results)
         assert "tensorflow" not in sys.modules and "keras" not in sys.modules
-        print("ok", [round(r.fitness[0], 3) for r in results])
+        print("ok", [round(r[0], 3) for r in results])
     ''')
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), ROOT]))
     proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
