@@ -317,3 +317,18 @@ def test_search_under_keras_jax_backend_stops_at_the_start():
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
     assert "KERAS_BACKEND=jax" in proc.stderr and "--backend jax" in proc.stderr
+
+
+def test_slot_probe_asks_the_jax_backend_for_gpus(monkeypatch):
+    from deap_nos import slots
+    from deap_nos.backends import jax as jax_backend
+    from deap_nos.population import PopulationEvaluator
+
+    ev = PopulationEvaluator.preset("quick", slots=1, backend="jax")
+    monkeypatch.setattr(slots, "run_steps_per_second",
+                        lambda evaluator, k, steps: {16: 100.0, 32: 150.0, 64: 155.0}[k])
+    monkeypatch.setattr(jax_backend, "gpu_count", lambda: 0)
+    assert slots.fill_device(ev) == (1, [])
+    monkeypatch.setattr(jax_backend, "gpu_count", lambda: 1)
+    assert slots.fill_device(ev)[0] == 32
+    assert jax_backend.out_of_memory(RuntimeError("RESOURCE_EXHAUSTED: Out of memory"))
