@@ -227,7 +227,7 @@ def test_final_accuracy_as_on_tensorflow_within_seed_noise():
             import tensorflow as tf
             val = [(tf.constant(x[:128]), tf.constant(y[:128], tf.int32))]
         accs[name] = np.array([t.accuracy_of(s, val, 128) for s in range(2)])
-    assert np.all(accs["jax"] > 0.45), accs          # learnt (chance is 0.25)
+    assert np.all(accs["jax"] > 0.33), accs          # learnt (chance is 0.25)
     assert np.all(np.abs(accs["jax"] - accs["tensorflow"]) < 0.1), accs
 
 
