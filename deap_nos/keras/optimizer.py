@@ -240,16 +240,23 @@ class GraphOptimizer(keras.optimizers.Optimizer):
             "total_steps": self.total_steps, "warmup_steps": self.warmup_steps,
             "hold_steps": self.hold_steps, "momentum_schedule": self.momentum_schedule,
             "nesterov": self.nesterov, "seed": self.seed, "one_cycle": self.one_cycle,
-            "jit_update": self.jit_update,
+            "jit_update": self.jit_update, "space": self.space.name,
         })
         return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        """Inverse of :meth:`get_config`; a custom space via ``custom_objects["deap_nos_space"]``."""
+        """Inverse of :meth:`get_config`. The space is found by its name in
+        :mod:`deap_nos.spaces` (``deap_nos.spaces.register(name, space)`` before loading a
+        model whose genome uses your own operations), or given as
+        ``custom_objects["deap_nos_space"]``."""
         config = dict(config)
         config.pop("genome_text", None)
+        name = config.pop("space", None)
         space = (custom_objects or {}).get("deap_nos_space")
+        if space is None and isinstance(name, str):
+            from deap_nos import spaces
+            space = spaces.get(name)
         if space is not None:
             config["space"] = space
         return super().from_config(config, custom_objects)
