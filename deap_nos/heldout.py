@@ -53,6 +53,7 @@ class Row:
     diff: float = None
     p_welch: float = None
     p_mannwhitney: float = None
+    curves: list = None     # the evaluation's training curves, one per seed
 
     @property
     def mean(self):
@@ -151,7 +152,8 @@ class Verdict:
         return "\n".join(lines)
 
     def write(self, folder):
-        """Write ``verdict.md``, ``verdict.csv`` (one line per seed) and ``verdict.png``."""
+        """Write ``verdict.md``, ``verdict.csv`` (one line per seed), ``verdict.png`` and
+        ``verdict_curves.png`` (test accuracy and training loss per step)."""
         os.makedirs(folder, exist_ok=True)
         with open(os.path.join(folder, "verdict.md"), "w", encoding="utf-8") as stream:
             stream.write(self.report() + "\n")
@@ -165,6 +167,11 @@ class Verdict:
                     out.writerow([r.name, k, score, r.lr, r.diff, r.p_welch,
                                   r.p_mannwhitney, r.failure or "", r.equation])
         self.plot(os.path.join(folder, "verdict.png"))
+        if any(r.curves for r in self.rows):
+            from deap_nos.plots import plot_curves
+            plot_curves({r.name: {"curves": r.curves, "lr": r.lr} for r in self.rows},
+                        os.path.join(folder, "verdict_curves.png"),
+                        title="verdict runs (train + validation)", acc_label="test accuracy")
 
     def plot(self, path):
         """One box per optimizer with its seeds as dots (failed optimizers left out)."""
@@ -227,12 +234,13 @@ def _raw_dataset(evaluator):
 
 
 def _run(evaluator, subject):
-    """``(final test accuracy per seed, lr, failure reason)`` of one optimizer."""
+    """``(final test accuracy per seed, lr, failure reason, curves)`` of one optimizer."""
     result = evaluator(subject)
+    curves = result.info.get("curves")
     if result.info.get("failed"):
-        return [], result.info.get("lr"), result.info.get("reason")
+        return [], result.info.get("lr"), result.info.get("reason"), curves
     finals = [curve["val_acc"][-1] for curve in result.info["curves"]]
-    return finals, result.info.get("lr"), None
+    return finals, result.info.get("lr"), None, curves
 
 
 def verdict(genomes, baselines=BASELINES, seeds=5, preset="default", *, reference=REFERENCE,
@@ -281,8 +289,8 @@ def verdict(genomes, baselines=BASELINES, seeds=5, preset="default", *, referenc
     for spec_name, spec in list(zip(names, genomes)) + [(b, b) for b in baselines]:
         label, equation, factory, subject = _subject(spec, space)
         evaluator = _test_evaluator(preset, dataset, seeds, space, factory, overrides)
-        scores, lr, failure = _run(evaluator, subject)
-        rows.append(Row(spec_name, equation, scores, lr, failure))
+        scores, lr, failure, curves = _run(evaluator, subject)
+        rows.append(Row(spec_name, equation, scores, lr, failure, curves=curves))
         if progress is not None:
             progress(f"verdict: {spec_name} {100 * rows[-1].mean:.2f} %"
                      + (f" (failed: {failure})" if failure else ""))

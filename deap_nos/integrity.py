@@ -1,6 +1,6 @@
 """The cheap integrity checks that reject degenerate candidates before any training.
 
-:func:`integrity_check` runs a genome on a shifted sphere (SEARCH_SPACE.md §6) for every
+:func:`integrity_check` runs a genome on a shifted sphere (docs/reference.md §6) for every
 learning rate and both signs of ``u`` *at once* — one vectorised numpy pass over 12
 trajectories — and passes the genome if any run ends below the threshold.
 :func:`decay_integrity` checks that a decay function stays in [0, 1].

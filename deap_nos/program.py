@@ -55,7 +55,7 @@ class Program:
     total_steps, warmup_steps, hold_steps : int
         ``T`` for decay functions and the momentum cycle.
     momentum_schedule : "cycle" or float
-        The cycled coefficient of SEARCH_SPACE.md §1, or a constant (0.9 in the paper
+        The cycled coefficient of docs/reference.md §1, or a constant (0.9 in the paper
         when no schedule is given).
     nesterov : {"default", "authors"}
         ``w ← w + m·μ − lr·u`` (default) or the authors' search code ``w ← w + μ − lr·u``.

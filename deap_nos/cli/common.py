@@ -37,11 +37,17 @@ def _zoo_genome(name):
     """The zoo's genome called ``name``, or None (zoo names are not expressions)."""
     if not name.replace("-", "").replace("_", "").isalnum():
         return None
-    from .. import zoo
+    from .. import spaces, zoo
     try:
         return zoo.genome(name)
     except NOSError:
-        return None
+        pass
+    for space_name in spaces.names():           # ADES, Sign (autolr), TermMixEvolved ...
+        space = spaces.get(space_name)
+        text = space.zoo().get(name)
+        if text is not None and space_name != "nos":
+            return space.parse(text)
+    return None
 
 
 # ---------------------------------------------------------------------- evaluators

@@ -89,7 +89,7 @@ class _Runtime:
 
 @keras.saving.register_keras_serializable(package="deap_nos")
 class GraphOptimizer(keras.optimizers.Optimizer):
-    """A Keras optimizer running an evolved update graph (SEARCH_SPACE.md §1–5).
+    """A Keras optimizer running an evolved update graph (docs/reference.md §1–5).
 
     Update (``u`` the graph's output, ``s = −1`` when the genome is flipped, else 1)::
 
