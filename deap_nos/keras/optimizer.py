@@ -20,6 +20,8 @@ import numbers
 import keras
 from keras import ops
 
+from ..authors import check_semantics
+from ..authors import one_cycle as authors_one_cycle
 from ..errors import NOSError
 from ..schedules import one_cycle
 from .backend import KerasBackend
@@ -129,6 +131,9 @@ class GraphOptimizer(keras.optimizers.Optimizer):
     one_cycle : bool
         Apply the one-cycle factor inside (default). False: ``learning_rate`` is the
         learning rate at every step (e.g. a :class:`~deap_nos.keras.FactorSchedule`).
+    semantics : {"default", "authors"}
+        ``"authors"``: the authors' search code's warm-up (``t/W``, rate 0 at step 0),
+        ``delta``, Nesterov form and momentum cycle (:mod:`deap_nos.authors`).
     jit_update : bool
         On TensorFlow, run each weight's update math in one XLA-compiled function, so the
         graph's element-wise operations fuse (default; about Adam's cost, see
@@ -142,7 +147,7 @@ class GraphOptimizer(keras.optimizers.Optimizer):
     def __init__(self, genome, learning_rate=1e-3, total_steps=1000, warmup_steps=None,
                  hold_steps=0, momentum_schedule="cycle", nesterov="default", space=None,
                  seed=None, one_cycle=True, jit_update=True, name="graph_optimizer",
-                 **kwargs):
+                 semantics="default", **kwargs):
         super().__init__(learning_rate=_as_lr(learning_rate), name=name, **kwargs)
         warmup_steps = default_warmup(total_steps) if warmup_steps is None else warmup_steps
         _check_schedule_args(total_steps, warmup_steps, hold_steps, momentum_schedule,
@@ -157,13 +162,15 @@ class GraphOptimizer(keras.optimizers.Optimizer):
         self.nesterov = nesterov
         self.seed = seed
         self.one_cycle = bool(one_cycle)
+        self.semantics = check_semantics(semantics)
+        extra = {"semantics": semantics} if semantics != "default" else {}
         self.jit_update = bool(jit_update) and keras.backend.backend() == "tensorflow"
         self._ns = KerasBackend(seed=seed, xla=self.jit_update)
         # any space's genome: the program of its own space (deap_nos.spaces protocol)
         self.program = self.space.compile(
             self.genome, self._ns, total_steps=self.total_steps,
             warmup_steps=self.warmup_steps, hold_steps=self.hold_steps,
-            momentum_schedule=self.momentum_schedule, nesterov=nesterov)
+            momentum_schedule=self.momentum_schedule, nesterov=nesterov, **extra)
         self.state_names = tuple(self.program.state_names())
         self._runtime = _Runtime(self.program, self.state_names, self.jit_update)
 
@@ -193,7 +200,8 @@ class GraphOptimizer(keras.optimizers.Optimizer):
         if not self.one_cycle:
             return lr
         t = ops.cast(self.iterations, "float32") if step is None else step
-        return lr * one_cycle(t, self.total_steps, self.warmup_steps, self.hold_steps,
+        schedule = authors_one_cycle if self.semantics == "authors" else one_cycle
+        return lr * schedule(t, self.total_steps, self.warmup_steps, self.hold_steps,
                               self._ns)
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
@@ -241,6 +249,7 @@ class GraphOptimizer(keras.optimizers.Optimizer):
             "hold_steps": self.hold_steps, "momentum_schedule": self.momentum_schedule,
             "nesterov": self.nesterov, "seed": self.seed, "one_cycle": self.one_cycle,
             "jit_update": self.jit_update, "space": self.space.name,
+            "semantics": self.semantics,
         })
         return config
 
