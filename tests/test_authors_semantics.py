@@ -98,3 +98,24 @@ def test_graph_optimizer_authors_warmup_and_config():
     assert opt.program.nesterov == "authors" and opt.program.semantics == "authors"
     again = GraphOptimizer.from_config(opt.get_config())
     assert again.semantics == "authors"
+
+
+def test_toolbox_screens_with_the_authors_check(monkeypatch):
+    """make_toolbox(integrity=...) reaches the check of initGraph and mutGraph."""
+    import random
+
+    from deap_nos import variation
+    from deap_nos.toolbox import make_toolbox
+
+    seen = []
+    real = variation.integrity_check
+
+    def spy(genome, space=None, **options):
+        seen.append(options.get("semantics"))
+        return real(genome, space, **options)
+
+    monkeypatch.setattr(variation, "integrity_check", spy)
+    random.seed(1)
+    toolbox = make_toolbox(nos.SearchSpace.default(), len, integrity={"semantics": "authors"})
+    child, = toolbox.mutate(toolbox.individual())
+    assert seen and set(seen) == {"authors"}
