@@ -20,6 +20,8 @@ import numbers
 import keras
 from keras import ops
 
+from ..authors import check_semantics
+from ..authors import one_cycle as authors_one_cycle
 from ..errors import NOSError
 from ..schedules import one_cycle
 from .backend import KerasBackend
@@ -145,6 +147,9 @@ class GraphOptimizer(keras.optimizers.Optimizer):
     one_cycle : bool
         Apply the one-cycle factor inside (default). False: ``learning_rate`` is the
         learning rate at every step (e.g. a :class:`~deap_nos.keras.FactorSchedule`).
+    semantics : {"default", "authors"}
+        ``"authors"``: the authors' search code's warm-up (``t/W``, rate 0 at step 0),
+        ``delta``, Nesterov form and momentum cycle (:mod:`deap_nos.authors`).
     jit_update : bool
         On TensorFlow, run each weight's update math in one XLA-compiled function, so the
         graph's element-wise operations fuse (default; about Adam's cost, see
@@ -158,7 +163,7 @@ class GraphOptimizer(keras.optimizers.Optimizer):
     def __init__(self, genome, learning_rate=1e-3, total_steps=1000, warmup_steps=None,
                  hold_steps=0, momentum_schedule="cycle", nesterov="default", space=None,
                  seed=None, one_cycle=True, jit_update=True, name="graph_optimizer",
-                 **kwargs):
+                 semantics="default", **kwargs):
         require_tensorflow_backend(type(self).__name__)
         super().__init__(learning_rate=_as_lr(learning_rate), name=name, **kwargs)
         warmup_steps = default_warmup(total_steps) if warmup_steps is None else warmup_steps
@@ -174,13 +179,15 @@ class GraphOptimizer(keras.optimizers.Optimizer):
         self.nesterov = nesterov
         self.seed = seed
         self.one_cycle = bool(one_cycle)
+        self.semantics = check_semantics(semantics)
+        extra = {"semantics": semantics} if semantics != "default" else {}
         self.jit_update = bool(jit_update) and keras.backend.backend() == "tensorflow"
         self._ns = KerasBackend(seed=seed, xla=self.jit_update)
         # any space's genome: the program of its own space (deap_nos.spaces protocol)
         self.program = self.space.compile(
             self.genome, self._ns, total_steps=self.total_steps,
             warmup_steps=self.warmup_steps, hold_steps=self.hold_steps,
-            momentum_schedule=self.momentum_schedule, nesterov=nesterov)
+            momentum_schedule=self.momentum_schedule, nesterov=nesterov, **extra)
         self.state_names = tuple(self.program.state_names())
         self._runtime = _Runtime(self.program, self.state_names, self.jit_update)
 
@@ -210,7 +217,8 @@ class GraphOptimizer(keras.optimizers.Optimizer):
         if not self.one_cycle:
             return lr
         t = ops.cast(self.iterations, "float32") if step is None else step
-        return lr * one_cycle(t, self.total_steps, self.warmup_steps, self.hold_steps,
+        schedule = authors_one_cycle if self.semantics == "authors" else one_cycle
+        return lr * schedule(t, self.total_steps, self.warmup_steps, self.hold_steps,
                               self._ns)
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
@@ -257,16 +265,24 @@ class GraphOptimizer(keras.optimizers.Optimizer):
             "total_steps": self.total_steps, "warmup_steps": self.warmup_steps,
             "hold_steps": self.hold_steps, "momentum_schedule": self.momentum_schedule,
             "nesterov": self.nesterov, "seed": self.seed, "one_cycle": self.one_cycle,
-            "jit_update": self.jit_update,
+            "jit_update": self.jit_update, "space": self.space.name,
+            "semantics": self.semantics,
         })
         return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        """Inverse of :meth:`get_config`; a custom space via ``custom_objects["deap_nos_space"]``."""
+        """Inverse of :meth:`get_config`. The space is found by its name in
+        :mod:`deap_nos.spaces` (``deap_nos.spaces.register(name, space)`` before loading a
+        model whose genome uses your own operations), or given as
+        ``custom_objects["deap_nos_space"]``."""
         config = dict(config)
         config.pop("genome_text", None)
+        name = config.pop("space", None)
         space = (custom_objects or {}).get("deap_nos_space")
+        if space is None and isinstance(name, str):
+            from deap_nos import spaces
+            space = spaces.get(name)
         if space is not None:
             config["space"] = space
         return super().from_config(config, custom_objects)
