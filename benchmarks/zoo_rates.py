@@ -5,6 +5,7 @@ this runs :class:`deap_nos.evaluator.SurrogateEvaluator` on a preset (default ``
 the embedded digits, a small ConvNet, a 30-step sweep over the paper's grid
 10, 1, 0.1, 0.01, 1e-3, 1e-4, 1e-5, then 300 training steps) and records the peak
 learning rate the sweep chose (``info["lr"]``) and the validation accuracy reached.
+An entry the quick three-rate check rejects is swept again over the whole grid.
 ``keras:adam`` on the same preset is the reference. The printed ``RATES`` dict is what
 ``deap_nos/zoo.py`` carries (``zoo.recommended``); the JSON lines keep the raw results.
 
@@ -18,8 +19,12 @@ import sys
 import time
 
 
-def measure(name, preset, seed):
-    """(chosen peak lr, validation accuracy, failure reason) for one zoo name."""
+def measure(name, preset, seed, full_grid=False):
+    """(chosen peak lr, validation accuracy, failure reason, steps) for one zoo name.
+
+    ``full_grid``: no quick three-rate rejection check first (``quick_rates=()``), the
+    whole grid is swept: for an entry the quick check rejects (AddSign-ld on ``quick``).
+    """
     from deap_nos import zoo
     from deap_nos.evaluator import SurrogateEvaluator
     from deap_nos.keras.builtin import BuiltinFactory, ScheduleFactory
@@ -31,7 +36,9 @@ def measure(name, preset, seed):
         factory, subject = ScheduleFactory(name), name
     else:
         subject = zoo.genome(name)
-    evaluator = SurrogateEvaluator.preset(preset, seed=seed, optimizer_factory=factory)
+    extra = {"quick_rates": ()} if full_grid else {}
+    evaluator = SurrogateEvaluator.preset(preset, seed=seed, optimizer_factory=factory,
+                                          **extra)
     result = evaluator(subject)
     return (result.info.get("lr"), None if result.failed else float(result[0]),
             result.reason if result.failed else None, evaluator.steps)
@@ -50,7 +57,10 @@ def main(argv=None):
     for name in names:
         start = time.perf_counter()
         lr, acc, reason, steps = measure(name, args.preset, args.seed)
-        row = {"name": name, "lr": lr, "val_acc": acc, "failure": reason,
+        full = reason is not None and "quick check" in reason
+        if full:   # rejected at 10, 0.01, 1e-5 only: sweep the whole grid instead
+            lr, acc, reason, steps = measure(name, args.preset, args.seed, full_grid=True)
+        row = {"name": name, "lr": lr, "val_acc": acc, "failure": reason, "full_grid": full,
                "preset": args.preset, "seed": args.seed, "steps": steps,
                "seconds": round(time.perf_counter() - start, 1)}
         print(json.dumps(row), flush=True)
