@@ -21,8 +21,9 @@ import warnings
 import keras
 from keras import ops
 
+from ..authors import check_semantics
+from ..authors import one_cycle as authors_one_cycle
 from ..errors import NOSError
-from ..program import compile as compile_program
 from ..schedules import one_cycle
 from .backend import KerasBackend
 from .schedules import _as_genome
@@ -89,9 +90,25 @@ class _Runtime:
             self.fused = call
 
 
+#: The Keras backends GraphOptimizer runs on (its state updates are TensorFlow's).
+SUPPORTED_BACKENDS = ("tensorflow",)
+
+
+def require_tensorflow_backend(what="GraphOptimizer"):
+    """Refuse, naming the backend, where Keras runs on another backend than TensorFlow:
+    the optimizer's in-place state updates and its genome interpreter are TensorFlow's,
+    and under Keras' JAX or PyTorch backends every step would fail."""
+    name = keras.backend.backend()
+    if name not in SUPPORTED_BACKENDS:
+        raise NOSError(f"{what} runs on Keras' {', '.join(SUPPORTED_BACKENDS)} backend; "
+                       f"this Keras runs on {name!r} (KERAS_BACKEND). Set "
+                       f"KERAS_BACKEND=tensorflow, or in JAX use nos.optax.transform(genome) "
+                       f"and deap-nos search --backend jax")
+
+
 @keras.saving.register_keras_serializable(package="deap_nos")
 class GraphOptimizer(keras.optimizers.Optimizer):
-    """A Keras optimizer running an evolved update graph (SEARCH_SPACE.md §1–5).
+    """A Keras optimizer running an evolved update graph (docs/reference.md §1–5).
 
     Update (``u`` the graph's output, ``s = −1`` when the genome is flipped, else 1)::
 
@@ -121,14 +138,19 @@ class GraphOptimizer(keras.optimizers.Optimizer):
         ``m_t``: the cycle, or a constant (the paper's 0.9 when unscheduled).
     nesterov : {"default", "authors"}
         Which Nesterov form (see above).
-    space : SearchSpace, optional
-        The genome's space (default: the paper's). Not serialised: pass it again to
-        ``from_config`` through ``custom_objects={"deap_nos_space": space}``.
+    space : search space, optional
+        The genome's space (default: ``genome.space``; any space of
+        :mod:`deap_nos.spaces` — nos, termmix, autolr, yours). Saved by name: a model
+        using a space of your own loads after ``deap_nos.spaces.register(name, space)``
+        (or with ``custom_objects={"deap_nos_space": space}``).
     seed : int, optional
         Seed of the dropout operations (``drop50`` ...).
     one_cycle : bool
         Apply the one-cycle factor inside (default). False: ``learning_rate`` is the
         learning rate at every step (e.g. a :class:`~deap_nos.keras.FactorSchedule`).
+    semantics : {"default", "authors"}
+        ``"authors"``: the authors' search code's warm-up (``t/W``, rate 0 at step 0),
+        ``delta``, Nesterov form and momentum cycle (:mod:`deap_nos.authors`).
     jit_update : bool
         On TensorFlow, run each weight's update math in one XLA-compiled function, so the
         graph's element-wise operations fuse (default; about Adam's cost, see
@@ -148,13 +170,14 @@ class GraphOptimizer(keras.optimizers.Optimizer):
     def __init__(self, genome, learning_rate=1e-3, total_steps=1000, warmup_steps=None,
                  hold_steps=0, momentum_schedule="cycle", nesterov="default", space=None,
                  seed=None, one_cycle=True, jit_update=True, name="graph_optimizer",
-                 **kwargs):
+                 semantics="default", **kwargs):
+        require_tensorflow_backend(type(self).__name__)
         super().__init__(learning_rate=_as_lr(learning_rate), name=name, **kwargs)
         warmup_steps = default_warmup(total_steps) if warmup_steps is None else warmup_steps
         _check_schedule_args(total_steps, warmup_steps, hold_steps, momentum_schedule,
                              nesterov)
         self.genome = _as_genome(genome, space)
-        self.space = space
+        self.space = space if space is not None else self.genome.space
         self.total_steps = int(total_steps)
         self.warmup_steps = int(warmup_steps)
         self.hold_steps = int(hold_steps)
@@ -163,12 +186,15 @@ class GraphOptimizer(keras.optimizers.Optimizer):
         self.nesterov = nesterov
         self.seed = seed
         self.one_cycle = bool(one_cycle)
+        self.semantics = check_semantics(semantics)
+        extra = {"semantics": semantics} if semantics != "default" else {}
         self.jit_update = bool(jit_update) and keras.backend.backend() == "tensorflow"
         self._ns = KerasBackend(seed=seed, xla=self.jit_update)
-        self.program = compile_program(
-            self.genome, self._ns, space, total_steps=self.total_steps,
+        # any space's genome: the program of its own space (deap_nos.spaces protocol)
+        self.program = self.space.compile(
+            self.genome, self._ns, total_steps=self.total_steps,
             warmup_steps=self.warmup_steps, hold_steps=self.hold_steps,
-            momentum_schedule=self.momentum_schedule, nesterov=nesterov)
+            momentum_schedule=self.momentum_schedule, nesterov=nesterov, **extra)
         self.state_names = tuple(self.program.state_names())
         self._runtime = _Runtime(self.program, self.state_names, self.jit_update)
 
@@ -179,7 +205,7 @@ class GraphOptimizer(keras.optimizers.Optimizer):
             return
         super().build(var_list)
         if self.seed is not None or any(self.genome.nodes[i].op in _DROPOUT_OPS
-                                        for i in self.program.order):
+                                        for i in getattr(self.program, "order", ())):
             self._ns.make_generator()   # variables must be created outside the trace
         names = list(self.state_names)
         self._slots = list(self.add_optimizer_variables(var_list, names)) if names else []
@@ -219,7 +245,8 @@ class GraphOptimizer(keras.optimizers.Optimizer):
         if not self.one_cycle:
             return lr
         t = ops.cast(self.iterations, "float32") if step is None else step
-        return lr * one_cycle(t, self.total_steps, self.warmup_steps, self.hold_steps,
+        schedule = authors_one_cycle if self.semantics == "authors" else one_cycle
+        return lr * schedule(t, self.total_steps, self.warmup_steps, self.hold_steps,
                               self._ns)
 
     def _warn_if_past_end(self):
@@ -287,16 +314,24 @@ class GraphOptimizer(keras.optimizers.Optimizer):
             "total_steps": self.total_steps, "warmup_steps": self.warmup_steps,
             "hold_steps": self.hold_steps, "momentum_schedule": self.momentum_schedule,
             "nesterov": self.nesterov, "seed": self.seed, "one_cycle": self.one_cycle,
-            "jit_update": self.jit_update,
+            "jit_update": self.jit_update, "space": self.space.name,
+            "semantics": self.semantics,
         })
         return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        """Inverse of :meth:`get_config`; a custom space via ``custom_objects["deap_nos_space"]``."""
+        """Inverse of :meth:`get_config`. The space is found by its name in
+        :mod:`deap_nos.spaces` (``deap_nos.spaces.register(name, space)`` before loading a
+        model whose genome uses your own operations), or given as
+        ``custom_objects["deap_nos_space"]``."""
         config = dict(config)
         config.pop("genome_text", None)
+        name = config.pop("space", None)
         space = (custom_objects or {}).get("deap_nos_space")
+        if space is None and isinstance(name, str):
+            from deap_nos import spaces
+            space = spaces.get(name)
         if space is not None:
             config["space"] = space
         return super().from_config(config, custom_objects)
