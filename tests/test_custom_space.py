@@ -154,3 +154,81 @@ def test_keras_model_saves_and_loads_by_space_name(genome, tmp_path):
         SPACE.name = "custom"
         spaces._REGISTRY.pop("cubes", None)
         spaces._CACHE.pop("cubes", None)
+
+
+# ------------------------------------------------ checkpoints and the Keras config
+def _genomes(obj, seen=None):
+    """Every OptimizerGraph inside a checkpoint's state."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, nos.OptimizerGraph):
+        yield obj
+    elif isinstance(obj, dict):
+        for value in obj.values():
+            yield from _genomes(value, seen)
+    elif isinstance(obj, (list, tuple)):
+        for value in obj:
+            yield from _genomes(value, seen)
+    elif hasattr(obj, "__dict__") and not isinstance(obj, type):
+        yield from _genomes(vars(obj), seen)
+
+
+def test_a_checkpoint_holds_the_custom_space_once_and_resumes(tmp_path):
+    """Genomes sharing one space pickle it once (the pickle memo): its tables appear
+    once in the snapshot, not per genome; a resumed finished run gives the same."""
+    from deap import tools
+
+    from deap_nos import checkpoint as ckpt
+
+    random.seed(3)
+    np.random.seed(3)
+    space = _space()
+    cheap = nos.DigitsEvaluator(lrs=(0.1, 0.01), steps=30, eval_every=15, warmup=3,
+                                threshold=0.0)
+    toolbox = nos.make_toolbox(space, cheap)
+    pop = [nos.parse(TEXT, space, cls=nos.individual_class())]
+    pop += [toolbox.individual() for _ in range(2)]
+    run = tmp_path / "run"
+    final, _ = nos.eaParticle(pop, toolbox, nsteps=2, nmut=2,
+                              halloffame=tools.HallOfFame(2), verbose=False,
+                              checkpoint=run)
+    assert "mean2(" in (run / "evaluations.log").read_text()
+    snapshot = ckpt.load(run / "checkpoint.pkl")["snapshot"]
+    state = pickle.loads(snapshot) if isinstance(snapshot, bytes) else snapshot
+    genomes = list(_genomes(state))
+    assert len(genomes) >= 3 and all("cube" in g.space.ops for g in genomes)
+    assert len({id(g.space) for g in genomes}) == 1
+    assert pickle.dumps(state).count(b"b_pow_abs") == 1      # one table, many genomes
+    again, _ = nos.eaParticle(pop, toolbox, nsteps=2, nmut=2, verbose=False,
+                              checkpoint=run, resume=run)
+    assert [str(g) for g in again] == [str(g) for g in final]
+
+
+def test_the_keras_config_names_the_space_and_loads_through_the_registry(tmp_path):
+    import keras
+
+    from deap_nos.keras import GraphOptimizer
+
+    space = _space()
+    spaces.register("cubes_config", space)
+    try:
+        genome = nos.parse(TEXT, space)
+        optimizer = GraphOptimizer(genome, learning_rate=1e-3, total_steps=20)
+        config = optimizer.get_config()
+        assert config["space"] == "cubes_config"
+        again = GraphOptimizer.from_config(config)
+        assert again.genome == genome and again.space is space
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+        model.compile(optimizer, "mse")
+        x = np.random.default_rng(0).normal(size=(32, 4))
+        model.fit(x, np.ones((32, 2)), epochs=1, batch_size=8, verbose=0)
+        path = str(tmp_path / "cube.keras")
+        model.save(path)
+        loaded = keras.models.load_model(path)
+        np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+        assert loaded.optimizer.get_config()["space"] == "cubes_config"
+    finally:
+        spaces._REGISTRY.pop("cubes_config", None)
+        spaces._CACHE.pop("cubes_config", None)
