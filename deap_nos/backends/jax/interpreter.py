@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ... import authors
 from ...interpreter import _MOMENT_ORDER, Interpreter, _Context
 from ...primitives import MOMENTS
 from ...schedules import momentum_cycle, one_cycle
@@ -45,12 +46,15 @@ class JaxInterpreter(Interpreter):
         t = jnp.asarray(t, jnp.float32)
         u, new = self._direction_one(codes, g, w, state, t, B)
         lr_t = jnp.asarray(lr, jnp.float32)
+        schedule, cycle = ((authors.one_cycle, authors.momentum_cycle)
+                           if getattr(self, "semantics", "default") == "authors"
+                           else (one_cycle, momentum_cycle))
         if self.one_cycle:
-            lr_t = lr_t * one_cycle(t, self.total_steps, self.warmup_steps,
-                                    self.hold_steps, B)
+            lr_t = lr_t * schedule(t, self.total_steps, self.warmup_steps,
+                                   self.hold_steps, B)
         step_u = lr_t * jnp.asarray(codes["sign"], jnp.float32) * u
         if self.momentum_schedule == "cycle":
-            m = momentum_cycle(t, self.total_steps, self.warmup_steps, self.hold_steps, B)
+            m = cycle(t, self.total_steps, self.warmup_steps, self.hold_steps, B)
         else:
             m = jnp.float32(self.momentum_schedule)
         mu = m * state["mu"] - step_u
