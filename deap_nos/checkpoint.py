@@ -48,11 +48,19 @@ With a checkpoint *file* ``dir/state.pkl`` instead, the siblings are
 ``cache.pkl`` (:class:`CacheFile`) is a sequence of pickles appended one per chunk of
 evaluations, each a list of ``(namespace, genome_key, Evaluation)``: ``"evaluate"``
 entries come from ``toolbox.evaluate`` (shared by both phases), ``"screen"`` entries
-from a screening evaluator given to ``initial_population(evaluate=...)``. Writing a
-chunk appends to the log, then to the cache (flushed and ``fsync``-ed), then replaces
-the checkpoint; a resume truncates the log and the cache back to the offsets its
-checkpoint records, so a torn or uncommitted tail is dropped and every evaluation is
-stored and logged exactly once. :func:`read_cache` reads the cache back.
+from a screening evaluator given to ``initial_population(evaluate=...)``, and one
+``("log", genome_key, record)`` per evaluation holds its log line. Writing a chunk
+appends to the log, then to the cache (flushed and ``fsync``-ed), then replaces the
+checkpoint; a resume truncates the cache back to the offset its checkpoint records and
+rewrites the log as the records that cache commits (:func:`read_log_records`,
+:func:`deap_nos.runlog.restore_log`): the log is re-read record by record, records lost
+from it are restored from the cache, and whatever else it held (an uncommitted tail,
+unreadable bytes, lines added by hand) is moved to ``evaluations.log.dropped``. Every
+evaluation is stored and logged exactly once. :func:`read_cache` reads the cache back.
+
+When ``checkpoint.pkl`` (or ``initial.pkl``) is missing or damaged, its ``.prev`` is
+used, with a warning naming it; with no readable checkpoint at all, the run starts
+over and the old log is moved aside, not discarded.
 
 Format-1 checkpoints (the cache held inline under ``"cache"``) are still read.
 """
@@ -77,6 +85,9 @@ LOG_NAME = "evaluations.log"
 INITIAL_NAME = "initial.pkl"
 #: File name of the append-only evaluation cache inside a run folder.
 CACHE_NAME = "cache.pkl"
+#: Namespace of the cache entries ``("log", key, record)`` that hold each evaluation's
+#: log record, so that a damaged or lost ``evaluations.log`` can be rebuilt.
+LOG_NAMESPACE = "log"
 #: Version of the checkpoint layout; bumped when it changes incompatibly.
 FORMAT = 2
 #: Checkpoint layouts this version reads.
@@ -292,11 +303,40 @@ def read_cache(path, offset=None, namespace="evaluate"):
             raise CheckpointError(f"cannot read the evaluation cache {path!r} "
                                   f"({error})") from error
         for space, key, evaluation in entries:
+            if space == LOG_NAMESPACE and namespace != LOG_NAMESPACE:
+                continue
             if namespace is None:
                 cache[(space, key)] = evaluation
             elif space == namespace:
                 cache[key] = evaluation
     return cache
+
+
+def read_log_records(path, offset=None):
+    """The log records (dicts, in order) that the first *offset* bytes of a cache file
+    commit, from which ``evaluations.log`` is rebuilt; None where the cache holds
+    evaluations without their records (written before records were cached)."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        path = os.path.join(path, CACHE_NAME)
+    if not offset and offset is not None:
+        return []
+    if not os.path.exists(path):
+        return None if offset else []
+    with open(path, "rb") as stream:
+        data = stream.read() if offset is None else stream.read(offset)
+    buffer, records, evaluations = io.BytesIO(data), [], 0
+    while buffer.tell() < len(data):
+        try:
+            entries = pickle.load(buffer)
+        except Exception:        # a torn tail; read_cache reports real damage
+            break
+        for space, _, value in entries:
+            if space == LOG_NAMESPACE:
+                records.append(value)
+            else:
+                evaluations += 1
+    return records if len(records) >= evaluations else None
 
 
 def copy_prefix(source, target, nbytes):

@@ -25,8 +25,39 @@ from .devices import detect_gpus
 __all__ = ["DaskMap", "dask_map"]
 
 
+#: Runs of an item alone after Dask gave up on it (``KilledWorker``): a task queued on
+#: a worker that another task killed is blamed too; alone, an innocent one succeeds.
+ISOLATED_RUNS = 2
+
+
+def _killed_worker_error():
+    try:
+        from distributed.scheduler import KilledWorker
+    except ImportError:          # pragma: no cover - distributed always has it
+        return ()
+    return KilledWorker
+
+
+def _lost(args, error):
+    from .evaluation import Evaluation
+    individual = args[0] if args else None
+    weights = getattr(getattr(individual, "fitness", None), "weights", (1.0,))
+    return Evaluation.failure(
+        f"worker process died while evaluating (Dask KilledWorker, alone "
+        f"{ISOLATED_RUNS} more times: {str(error).split('.')[0]})", "crash",
+        nobj=len(weights))
+
+
 class DaskMap:
-    """A ``map`` over a Dask distributed ``Client`` (see :func:`dask_map`)."""
+    """A ``map`` over a Dask distributed ``Client`` (see :func:`dask_map`).
+
+    An item whose task kills its worker every time (Dask raises ``KilledWorker`` once
+    ``distributed.scheduler.allowed-failures`` workers died running it) is run alone
+    :data:`ISOLATED_RUNS` more times, then gets a failing
+    :class:`~deap_nos.evaluation.Evaluation` (stage ``"crash"``, with the reason);
+    every other result is kept, in both maps. Other exceptions of the function are
+    raised, as with the built-in ``map``.
+    """
 
     def __init__(self, client, retries=2):
         self.client, self.retries = client, retries
@@ -36,16 +67,35 @@ class DaskMap:
         """Number of workers now connected (the default batch of eaRegularized)."""
         return len(self.client.scheduler_info()["workers"])
 
+    def _result(self, future, func, args):
+        """The future's result; an item that killed its worker is run alone again,
+        then becomes a failed evaluation."""
+        killed = _killed_worker_error()
+        try:
+            return future.result()
+        except killed as error:
+            last = error
+        for _ in range(ISOLATED_RUNS):
+            alone = self.client.submit(func, *args, pure=False, retries=0)
+            try:
+                return alone.result()
+            except killed as error:
+                last = error
+        return _lost(args, last)
+
     def __call__(self, func, *iterables):
-        futures = self.client.map(func, *iterables, pure=False, retries=self.retries)
-        return self.client.gather(futures)
+        return list(self.imap(func, *iterables))
 
     def imap(self, func, *iterables):
         """Yield the results in order as they come back (see :meth:`ProcessMap.imap`)."""
-        futures = self.client.map(func, *iterables, pure=False, retries=self.retries)
+        items = list(zip(*iterables))
+        if not items:
+            return
+        futures = self.client.map(func, *[list(c) for c in zip(*items)], pure=False,
+                                  retries=self.retries)
         try:
-            for future in futures:
-                yield future.result()
+            for future, args in zip(futures, items):
+                yield self._result(future, func, args)
         finally:
             self.client.cancel(futures)
 

@@ -37,7 +37,8 @@ from collections import Counter
 from . import checkpoint as _ckpt
 from .errors import NOSError
 from .mapcall import _map_evaluate, _stream_evaluate, registered
-from .runlog import EvaluationLog, ProgressBar, log_record
+from .progress import ProgressBar, active_progress
+from .runlog import EvaluationLog, log_record, restore_log
 
 __all__ = ["genome_key"]
 
@@ -56,6 +57,11 @@ def genome_key(individual):
     if isinstance(individual, list):
         return repr(list(individual))
     return repr(individual)
+
+
+def _exists(path):
+    """A checkpoint file or the previous version :func:`checkpoint.save` keeps."""
+    return os.path.exists(path) or os.path.exists(path + _ckpt.PREVIOUS_SUFFIX)
 
 
 def _info(individual):
@@ -127,7 +133,9 @@ class _Session:
             logfile = target.log
         self.logfile = logfile
         self.resumed = state
-        self.progress = ProgressBar(planned, enabled=bool(verbose))
+        shared = active_progress()    # one bar for the phases of a deap-nos search
+        self.progress = shared.phase(planned) if shared is not None else \
+            ProgressBar(planned, enabled=bool(verbose))
         if initial and state is not None and state.get("finished"):
             return      # returns its stored result; the files now belong to the next phase
         if initial and state is None and target is not None \
@@ -153,7 +161,28 @@ class _Session:
             if inline:
                 self.cachefile.append([(namespace, k, v) for k, v in inline.items()])
         if logfile is not None:
-            self.log = EvaluationLog(logfile, truncate=log_offset)
+            self.log = self._open_log(logfile, cache_src, cache_offset, log_offset,
+                                      inline is None and target is not None, resume)
+
+    @staticmethod
+    def _open_log(logfile, cache_src, cache_offset, log_offset, rebuild, resume):
+        """The log, holding exactly the committed evaluations' records: rebuilt from
+        the records the cache commits (a damaged, cut or edited log loses nothing),
+        else (a cache without records: an older run folder) cut at *log_offset*."""
+        committed = None
+        if rebuild:
+            committed = _ckpt.read_log_records(cache_src, cache_offset) \
+                if cache_offset else []
+        if committed is None:
+            return EvaluationLog(logfile, truncate=log_offset)
+        context = "resuming" if resume is not None else "starting"
+        if not committed and resume is not None:
+            context = (f"no readable checkpoint in {resume}: the run starts over "
+                       "(the same settings compute the same evaluations)")
+        elif not committed:
+            context = "starting a new run in this folder"
+        restore_log(logfile, committed, context=context)
+        return EvaluationLog(logfile)
 
     # -- checkpoint files
     def _open_state(self, source, target, initial):
@@ -165,10 +194,10 @@ class _Session:
                 return None, self._inherit(target, required=False)
             return None, None
         own = source.initial if initial else source.checkpoint
-        if os.path.exists(own):
+        if _exists(own):        # or its .prev: load() falls back to it, saying so
             return self._load(own), None
         if initial:
-            if os.path.exists(source.checkpoint):
+            if _exists(source.checkpoint):
                 raise _ckpt.CheckpointError(
                     f"{source.folder or source.checkpoint!r} holds an algorithm's "
                     "checkpoint but no initial phase; resume the algorithm instead")
@@ -176,7 +205,7 @@ class _Session:
         return None, self._inherit(source, required=True)
 
     def _inherit(self, files, required):
-        if not os.path.exists(files.initial):
+        if not _exists(files.initial):
             if required:
                 raise _ckpt.CheckpointError(
                     f"no checkpoint at {files.checkpoint!r}: check the path, or start "
@@ -223,6 +252,8 @@ class _Session:
         snapshot = pickle.loads(self.resumed["snapshot"])
         _ckpt.set_rng_state(snapshot["rng"])
         self.progress.done = snapshot.get("progress", 0)
+        if snapshot.get("progress_total") is not None:
+            self.progress.total = snapshot["progress_total"]
         return snapshot
 
     def save(self):
@@ -244,7 +275,8 @@ class _Session:
         self.counted = set()
         if self.file is None:
             return
-        state.update(step=step, rng=_ckpt.get_rng_state(), progress=self.progress.done)
+        state.update(step=step, rng=_ckpt.get_rng_state(), progress=self.progress.done,
+                     progress_total=self.progress.total)
         self.snapshot = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
         self.save()
 
@@ -272,11 +304,14 @@ class _Session:
             if key not in self.cache and key not in pending:
                 pending.add(key)
                 todo.append((key, ind))
+        # the bar counts distinct evaluations (the log's records): this step's earlier
+        # ones (a resumed replay) are done, cache hits and repeats leave the plan
+        self.progress.update(counts["evals"] - len(todo))
+        self.progress.add_total(-(len(individuals) - counts["evals"]))
         self._evaluate_missing(todo)
         for ind, key in zip(individuals, keys):
             _assign(ind, self.cache[key])
             counts["failures"] += bool(_info(ind).get("failed"))
-        self.progress.update(len(individuals) - len(todo))
         return counts
 
     def _evaluate_missing(self, todo):
@@ -307,9 +342,10 @@ class _Session:
         for (key, ind), result in zip(chunk, results):
             self.cache[key] = result
             self.fresh.add(key)
-            entries.append((self.namespace, key, result))
             records.append(log_record(len(self.cache), self.step, key, ind, result,
                                       phase=self.phase))
+            entries.append((self.namespace, key, result))
+            entries.append((_ckpt.LOG_NAMESPACE, key, records[-1]))   # rebuilds the log
         # log, then cache, then the checkpoint that commits both (a resume truncates
         # the log and the cache back to the offsets of its checkpoint)
         if self.log is not None:

@@ -18,7 +18,7 @@ from collections import namedtuple
 import networkx as nx
 
 from .errors import ArityError, CyclicGraphError, GenomeError
-from .space import default_space
+from .space import default_space, space_of
 
 MOMENTUM_FORMS = ("none", "momentum", "nesterov")
 HIDDEN = 0  # the reference a decay graph's output uses for its hidden node
@@ -247,7 +247,7 @@ def validate(genome, space=None):
     Raises a :class:`~deap_nos.errors.NOSError` subclass naming the problem.
     Returns the genome, so it can be used inline.
     """
-    space = space or default_space()
+    space = space_of(genome, space)
     if not isinstance(genome.momentum, str) or genome.momentum not in MOMENTUM_FORMS:
         raise GenomeError(f"unknown momentum form {brief(genome.momentum)}; "
                           f"use one of {', '.join(MOMENTUM_FORMS)}")

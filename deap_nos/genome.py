@@ -27,7 +27,7 @@ from .genes import (HIDDEN, MAX_DEPTH, MAX_TERMS, MOMENTUM_FORMS, DecayGraph, DN
                     active_order, brief, is_index, read_list, read_name, read_object,
                     stable_hash, validate, validate_decay, wiring)
 from .program import semantic_fingerprint
-from .space import default_space
+from .space import default_space, space_of
 from .syntax import canonical_expression, read_genome, render
 
 _GENOME_SHAPE = '{"nodes": [...], "momentum": "none" | "momentum" | "nesterov", "flip": bool}'
@@ -42,7 +42,7 @@ class OptimizerGraph:
     nodes : sequence of Node
         Hidden nodes followed by the output node (last).
     momentum : {"none", "momentum", "nesterov"}
-        The update form of SEARCH_SPACE.md §1.
+        The update form of docs/reference.md §1.
     flip : bool
         Use ``-u`` instead of ``u`` (set by the integrity check when only the reversed
         sign descends).
@@ -51,10 +51,19 @@ class OptimizerGraph:
     flip and canonical expression), whatever their inactive nodes.
     """
 
-    def __init__(self, nodes=(), momentum="none", flip=False):
+    def __init__(self, nodes=(), momentum="none", flip=False, space=None):
         self.nodes = [n if isinstance(n, Node) else Node(*n) for n in nodes]
         self.momentum = momentum
         self.flip = bool(flip)
+        #: the genome's search space (as DEAP's trees carry their primitive set's
+        #: names): a genome built without one belongs to the paper's space
+        self.space = space if space is not None else default_space()
+
+    def __setstate__(self, state):
+        """Genomes pickled before 0.3 carry no space: they are the paper's."""
+        self.__dict__.update(state)
+        if self.__dict__.get("space") is None:
+            self.space = default_space()
 
     # ------------------------------------------------------------------ structure
     @property
@@ -103,7 +112,7 @@ class OptimizerGraph:
         Commutative operations have their arguments sorted and ``id`` nodes are
         transparent, so wirings that compute the same graph share one key.
         """
-        return f"{self.momentum}|{int(self.flip)}|{canonical_expression(self, space)}"
+        return f"{self.momentum}|{int(self.flip)}|{canonical_expression(self, space_of(self, space))}"
 
     def fingerprint(self, space=None):
         """Semantic hash: the update values on fixed probe inputs (see :mod:`deap_nos.program`).
@@ -115,7 +124,7 @@ class OptimizerGraph:
         cached = getattr(self, "_fingerprint", None)
         if cached is not None and cached[0] == key:
             return cached[1]
-        fp = semantic_fingerprint(self, space)
+        fp = semantic_fingerprint(self, space_of(self, space))
         self._fingerprint = (key, fp)
         return fp
 
@@ -144,6 +153,7 @@ class OptimizerGraph:
     def to_dict(self):
         """Plain data: momentum, flip and every node (inactive ones too)."""
         return {
+            "space": getattr(self.space, "name", "nos"),
             "momentum": self.momentum,
             "flip": self.flip,
             "nodes": [{"op": n.op, "inputs": list(n.inputs),
@@ -164,12 +174,15 @@ class OptimizerGraph:
         ``decays``. Anything else raises a :class:`GenomeError` naming the field.
         Schedule aliases are read as their canonical names (``linear_decay`` → ``a1``).
         """
-        space = space or default_space()
         read_object(data, "genome document", "", {"nodes": True, "momentum": False,
-                                                  "flip": False}, _GENOME_SHAPE)
+                                                  "flip": False, "space": False},
+                    _GENOME_SHAPE)
+        if space is None:        # the document names its space; before 0.3: the paper's
+            space = _read_space(data)
         nodes = [_read_node(n, f"nodes[{i}]", space.aliases)
                  for i, n in enumerate(read_list(data, "nodes", "genome document", ""))]
         genome = cls(nodes, _read_momentum(data), _read_flip(data))
+        genome.space = space
         validate(genome, space)
         return genome
 
@@ -199,6 +212,17 @@ def _read_node(d, where, aliases):
                 [None if decay is None
                  else DecayGraph.from_dict(decay, f"{where}.decays[{k}]", aliases)
                  for k, decay in enumerate(decays)])
+
+
+def _read_space(data):
+    name = data.get("space", "nos")
+    if not isinstance(name, str):
+        raise GenomeError(f"malformed genome document: field 'space' must be a space "
+                          f"name (a string such as \"nos\"); got {brief(name)}")
+    if name == "nos":
+        return default_space()
+    from . import spaces
+    return spaces.get(name)
 
 
 def _read_momentum(data):
@@ -237,7 +261,9 @@ def parse(text, space=None, cls=OptimizerGraph, pad=True):
     :class:`~deap_nos.errors.NOSError` for a genome that does not validate.
     """
     space = space or default_space()
-    return validate(cls(*read_genome(text, space, pad)), space)
+    genome = cls(*read_genome(text, space, pad))
+    genome.space = space
+    return validate(genome, space)
 
 
 __all__ = ["Node", "DNode", "DecayGraph", "OptimizerGraph", "parse", "validate",

@@ -1,6 +1,6 @@
 """The cheap integrity checks that reject degenerate candidates before any training.
 
-:func:`integrity_check` runs a genome on a shifted sphere (SEARCH_SPACE.md §6) for every
+:func:`integrity_check` runs a genome on a shifted sphere (docs/reference.md §6) for every
 learning rate and both signs of ``u`` *at once* — one vectorised numpy pass over 12
 trajectories — and passes the genome if any run ends below the threshold.
 :func:`decay_integrity` checks that a decay function stays in [0, 1].
@@ -9,6 +9,8 @@ from collections import namedtuple
 
 import numpy as np
 
+from . import authors
+from .authors import check_semantics
 from .backend import NumpyBackend
 from .program import compile, decay_value
 from .schedules import one_cycle
@@ -32,14 +34,29 @@ class IntegrityResult(namedtuple("IntegrityResult", "passed flip losses lrs reas
         return bool(self.passed)
 
 
+def _program(genome, space, backend, semantics="default", **schedule):
+    """The genome's program from its own space where the space compiles (every space of
+    :mod:`deap_nos.spaces`), else the graph compiler."""
+    space = space if space is not None else getattr(genome, "space", None)
+    if check_semantics(semantics) != "default":
+        schedule["semantics"] = semantics      # only the graph space has the option
+    if space is not None and hasattr(space, "compile"):
+        return space.compile(genome, backend, **schedule)
+    return compile(genome, backend, space, **schedule)
+
+
 def sphere_losses(genome, space=None, x0=X0, shift=SHIFT, steps=35, lrs=LEARNING_RATES,
-                  warmup=6, signs=(1.0, -1.0)):
-    """Final shifted-sphere loss for each (sign, lr): an array of shape (len(signs), len(lrs))."""
+                  warmup=6, signs=(1.0, -1.0), semantics="default"):
+    """Final shifted-sphere loss for each (sign, lr): an array of shape (len(signs), len(lrs)).
+
+    ``semantics="authors"``: the authors' warm-up and program, and the loss *before*
+    the last update (their check's comparison)."""
     x0 = np.asarray(x0, dtype=np.float64)
     b = np.asarray(shift, dtype=np.float64)
     n_runs = len(signs) * len(lrs)
-    program = compile(genome, NumpyBackend(batch_axes=1), space, total_steps=steps,
-                      warmup_steps=warmup)
+    program = _program(genome, space, NumpyBackend(batch_axes=1), semantics,
+                       total_steps=steps, warmup_steps=warmup)
+    schedule = authors.one_cycle if semantics == "authors" else one_cycle
     lr = np.tile(np.asarray(lrs, dtype=np.float64), len(signs))[:, None]
     sign = np.repeat(np.asarray(signs, dtype=np.float64), len(lrs))[:, None]
     x = np.tile(x0, (n_runs, 1))
@@ -48,15 +65,16 @@ def sphere_losses(genome, space=None, x0=X0, shift=SHIFT, steps=35, lrs=LEARNING
     with np.errstate(all="ignore"):
         for t in range(steps):
             grad = 2.0 * (x - b)
-            delta, state = program.update(grad, state, x, t, lr * one_cycle(t, steps, warmup, 0, B),
-                                          sign)
+            before = np.sum((x - b) ** 2, axis=1)
+            delta, state = program.update(grad, state, x, t,
+                                          lr * schedule(t, steps, warmup, 0, B), sign)
             x = x + delta
-        loss = np.sum((x - b) ** 2, axis=1)
+        loss = before if semantics == "authors" else np.sum((x - b) ** 2, axis=1)
     return loss.reshape(len(signs), len(lrs))
 
 
 def integrity_check(genome, space=None, x0=X0, shift=SHIFT, steps=35, lrs=LEARNING_RATES,
-                    warmup=6, threshold=3.5, try_flip=True):
+                    warmup=6, threshold=3.5, try_flip=True, semantics="default"):
     """Does ``genome`` minimise the shifted sphere for some learning rate?
 
     f(x) = Σ (xᵢ − bᵢ)², from ``x0`` (f = 7.1525 by default), ``steps`` steps with the
@@ -65,11 +83,15 @@ def integrity_check(genome, space=None, x0=X0, shift=SHIFT, steps=35, lrs=LEARNI
     otherwise, when ``try_flip``, the same with the sign of ``u`` reversed (then
     ``flip=True``). NaN or ±inf never passes. Every constant is the paper's by default.
 
-    The genome's own ``flip`` is ignored: the check decides it.
+    The genome's own ``flip`` is ignored: the check decides it. ``semantics="authors"``
+    runs the authors' search code's check instead (:mod:`deap_nos.authors`: warm-up
+    ``t/W``, their ``delta``, Nesterov form and momentum cycle, and the loss before the
+    last update compared).
     """
     signs = (1.0, -1.0) if try_flip else (1.0,)
     try:
-        losses = sphere_losses(genome, space, x0, shift, steps, lrs, warmup, signs)
+        losses = sphere_losses(genome, space, x0, shift, steps, lrs, warmup, signs,
+                               semantics)
     except (FloatingPointError, OverflowError, ZeroDivisionError, ValueError) as exc:
         return IntegrityResult(False, False, (float("nan"),) * len(lrs), tuple(lrs),
                                f"numerical error: {exc}")

@@ -26,15 +26,17 @@ import hashlib
 import os
 import signal
 import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 import dill
 import multiprocess
 
-from . import quiet
 from .devices import detect_gpus, nvidia_smi_gpus  # noqa: F401 (public here too)
 from .evaluation import Evaluation
+from .poolworker import _THREAD_VARIABLES, _call, _init_worker, worker_index  # noqa: F401
 
 __all__ = ["ProcessMap", "close_map", "dask_map", "DaskMap", "WorkerLostError", "detect_gpus",
            "worker_index", "threads_per_worker", "usable_cpus", "default_workers",
@@ -45,50 +47,7 @@ class WorkerLostError(RuntimeError):
     """An item whose worker process died on every retry."""
 
 
-# ------------------------------------------------------------------- worker side
-_WORKER = {"index": None, "slots": None, "digest": None, "func": None}
-
-
-def worker_index():
-    """The index (0, 1, ...) of the current :class:`ProcessMap` worker, or None."""
-    return _WORKER["index"]
-
-
-def _init_worker(counter, slots, gpus, threads, initializer, initargs):
-    # Ctrl-C reaches the whole process group: the parent stops the run and
-    # terminates the workers; a worker catching it would only lose its item
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # terminate() (SIGTERM) ends a worker quietly, whatever handler a forked one inherited
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    quiet.inherit()      # a spawned worker keeps the parent's choice (a forked one has it)
-    with counter.get_lock():
-        index = counter.value
-        counter.value += 1
-    _WORKER.update(index=index, slots=slots)
-    if gpus:
-        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpus[index % len(gpus)])
-    if threads:
-        # read when TensorFlow creates its runtime, the worker's first op (XLA's CPU
-        # thread pool included): workers share the cores instead of each taking all
-        for name in _THREAD_VARIABLES:
-            os.environ[name] = str(threads)
-    if initializer is not None:
-        dill.loads(initializer)(*initargs)
-
-
-def _call(item, digest, func_bytes, args_bytes):
-    if _WORKER["digest"] != digest:
-        _WORKER.update(digest=digest, func=dill.loads(func_bytes))
-    slots, index = _WORKER["slots"], _WORKER["index"]
-    slots[index] = item
-    result = _WORKER["func"](*dill.loads(args_bytes))
-    slots[index] = -1
-    return dill.dumps(result)
-
-
 # -------------------------------------------------------------------- parent side
-#: TensorFlow's thread-pool sizes, and the BLAS/OpenMP ones numpy and oneDNN read.
-_THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
 
 
 def usable_cpus():
@@ -159,6 +118,14 @@ def tensorflow_running():
         return True
 
 
+def _timeout_result(args, limit, elapsed):
+    individual = args[0] if args else None
+    weights = getattr(getattr(individual, "fitness", None), "weights", (1.0,))
+    return Evaluation.failure(
+        f"evaluation exceeded the time limit of {limit:g} s (stopped after {elapsed:.0f} "
+        "s; its worker process was replaced)", "timeout", nobj=len(weights))
+
+
 def _lost_result(args, attempts):
     individual = args[0] if args else None
     weights = getattr(getattr(individual, "fitness", None), "weights", (1.0,))
@@ -189,13 +156,19 @@ class ProcessMap:
         second of one two-thread process, benchmarks/RESULTS.md); TensorFlow's own
         choice for GPU workers. ``None`` leaves the environment alone.
     :param initializer, initargs: Called in every worker after the GPU is set.
+    :param timeout: Seconds an item may run (from when a worker starts it, not from
+        when it was queued), or None. An item past it — a hanging evaluation, which
+        would block the search forever — gets a failing
+        :class:`~deap_nos.evaluation.Evaluation` (stage ``"timeout"``, with the
+        reason); its worker is killed and replaced, and the other items go on (those
+        that were running are run again: killing one worker breaks the pool).
 
     Calls return a list, in order, like ``list(map(func, *iterables))``;
     :meth:`imap` yields the same results one by one as they come back.
     """
 
     def __init__(self, workers=None, retries=2, on_lost="fail", start_method=None,
-                 gpus="auto", threads="auto", initializer=None, initargs=()):
+                 gpus="auto", threads="auto", initializer=None, initargs=(), timeout=None):
         if on_lost not in ("fail", "raise"):
             from .errors import NOSError
             raise NOSError(f"on_lost must be 'fail' or 'raise', got {on_lost!r}")
@@ -209,7 +182,9 @@ class ProcessMap:
             else (int(threads) if threads else None)
         self._initializer = dill.dumps(initializer) if initializer else None
         self._initargs = tuple(initargs)
-        self._executor = self._slots = None
+        self.timeout = float(timeout) if timeout else None
+        self._executor = self._slots = self._starts = self._pids = None
+        self._expired = {}
 
     # -- pool management
     def _pool(self):
@@ -221,16 +196,23 @@ class ProcessMap:
             ctx = multiprocessing.get_context(method)
             counter = ctx.Value("i", 0)
             self._slots = ctx.Array("l", [-1] * self.workers, lock=False)
+            self._starts = ctx.Array("d", [0.0] * self.workers, lock=False)
+            self._pids = ctx.Array("l", [0] * self.workers, lock=False)
+            # the kernel's parent-death signal follows the creating *thread*: only
+            # from the main thread, which lives as long as the process
+            main = threading.current_thread() is threading.main_thread()
+            parent = None if method == "forkserver" else os.getpid()
             self._executor = ProcessPoolExecutor(
                 self.workers, mp_context=ctx, initializer=_init_worker,
                 initargs=(counter, self._slots, self.gpus, self.threads,
-                          self._initializer, self._initargs))
+                          self._initializer, self._initargs, parent,
+                          main and method != "forkserver", self._starts, self._pids))
         return self._executor
 
     def _reset(self):
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
-        self._executor = self._slots = None
+        self._executor = self._slots = self._starts = self._pids = None
 
     def close(self):
         """Stop the worker processes (a later call starts new ones)."""
@@ -240,6 +222,7 @@ class ProcessMap:
         """Kill the worker processes now, dropping their items (an interrupted run:
         the parent is stopping and their results would be lost anyway)."""
         executor, self._executor, self._slots = self._executor, None, None
+        self._starts = self._pids = None
         if executor is None:
             return
         # ProcessPoolExecutor has no public way to stop running items
@@ -256,7 +239,7 @@ class ProcessMap:
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state["_executor"] = state["_slots"] = None
+        state["_executor"] = state["_slots"] = state["_starts"] = state["_pids"] = None
         return state
 
     # -- map
@@ -278,6 +261,7 @@ class ProcessMap:
         job = (hashlib.sha1(func_bytes).hexdigest(), func_bytes,
                [dill.dumps(args) for args in items])
         results, pending = [None] * len(items), set(range(len(items)))
+        self._expired = {}
         pool = self._pool()
         futures = [pool.submit(_call, i, job[0], func_bytes, job[2][i])
                    for i in range(len(items))]
@@ -285,7 +269,7 @@ class ProcessMap:
         try:
             for i, future in enumerate(futures):
                 try:
-                    results[i] = dill.loads(future.result())
+                    results[i] = dill.loads(self._result(future, pending))
                 except BrokenProcessPool:
                     break
                 pending.discard(i)
@@ -302,22 +286,27 @@ class ProcessMap:
             if futures[i].done() and futures[i].exception() is None:
                 results[i] = dill.loads(futures[i].result())
                 pending.discard(i)
-        for item in self._suspects(pending):
+        known = self._fail_expired(items, results, pending)
+        for item in self._suspects(pending, known):
             self._isolate(item, items, job, results, pending)
         while pending:
-            suspects = self._run(sorted(pending), job, results, pending)
+            suspects = self._run(sorted(pending), job, results, pending, items)
             for item in suspects:
                 self._isolate(item, items, job, results, pending)
         yield from results[yielded:]
 
-    def _run(self, indices, job, results, pending):
+    def _run(self, indices, job, results, pending, items):
         """Run *indices*; return the items that were running if the pool broke."""
         digest, func_bytes, args = job
         pool = self._pool()
         futures = {pool.submit(_call, i, digest, func_bytes, args[i]): i
                    for i in indices}
         try:
-            wait(futures)
+            running = set(futures)
+            while running:
+                _, running = wait(running, timeout=self._poll())
+                if running:
+                    self._kill_expired(pending)
         except BaseException:      # KeyboardInterrupt: stop now, not after the items
             self.terminate()
             raise
@@ -328,20 +317,64 @@ class ProcessMap:
                 pending.discard(i)
             except BrokenProcessPool:
                 broken = True
-        return self._suspects(pending) if broken else []
+        if not broken:
+            return []
+        return self._suspects(pending, self._fail_expired(items, results, pending))
 
-    def _suspects(self, pending):
+    def _suspects(self, pending, known=False):
         """The pool broke: reset it and name the pending items it was running (or, not
-        knowing them, the first ``workers`` pending ones)."""
+        knowing them, the first ``workers`` pending ones); none when *known* (this map
+        stopped a worker past its time limit: the others did nothing wrong)."""
         running = sorted({s for s in (self._slots or []) if s >= 0 and s in pending})
         self._reset()
+        if known:
+            return []
         return running or sorted(pending)[:self.workers]
+
+    # -- time limit
+    def _poll(self):
+        """Seconds between time-limit checks while waiting (None: no limit, block)."""
+        return None if not self.timeout else min(1.0, max(0.05, self.timeout / 8))
+
+    def _result(self, future, pending):
+        """``future.result()``, stopping items past the time limit while it waits."""
+        while True:
+            try:
+                return future.result(timeout=self._poll())
+            except TimeoutError:
+                self._kill_expired(pending)
+
+    def _kill_expired(self, pending):
+        """SIGKILL the workers whose item has run past the time limit (the pool breaks;
+        :meth:`_fail_expired` gives those items their failure)."""
+        if not self.timeout or self._slots is None:
+            return
+        now = time.time()
+        for worker, item in enumerate(list(self._slots)):
+            elapsed = now - self._starts[worker]
+            if item < 0 or item not in pending or item in self._expired \
+                    or elapsed <= self.timeout:
+                continue
+            self._expired[item] = elapsed
+            try:
+                os.kill(self._pids[worker], getattr(signal, "SIGKILL", signal.SIGTERM))
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def _fail_expired(self, items, results, pending):
+        """Give each pending item stopped at its time limit a failing result; True if
+        the pool broke because of them."""
+        stopped = [i for i in self._expired if i in pending]
+        for i in stopped:
+            results[i] = _timeout_result(items[i], self.timeout, self._expired[i])
+            pending.discard(i)
+        return bool(stopped)
 
     def _isolate(self, item, items, job, results, pending):
         """Re-run a suspect alone until it succeeds or runs out of retries."""
         attempts = 1  # the run in which the pool broke
         while item in pending:
-            if self._run([item], job, results, pending):
+            if self._run([item], job, results, pending, items):
                 attempts += 1
                 if attempts > self.retries:
                     if self.on_lost == "raise":

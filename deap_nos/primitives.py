@@ -10,7 +10,7 @@ Signatures (see :mod:`deap_nos.backend` for what ``B`` offers):
 - schedule:           ``f(t, T, B)`` with ``t`` the 0-based step and ``T`` the total.
 
 All are module-level functions so that a search space pickles by reference.
-Values are those of SEARCH_SPACE.md §2–5.
+Values are those of docs/reference.md §2–5.
 """
 EPS = 1e-7
 

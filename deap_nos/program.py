@@ -11,8 +11,9 @@ import numpy as np
 
 from .backend import NumpyBackend
 from .genes import HIDDEN, is_index, stable_hash, validate
-from .space import default_space
-from .primitives import MOMENTS
+from .space import space_of
+from . import authors
+from .primitives import MOMENTS, s_delta
 from .schedules import momentum_cycle
 
 
@@ -55,14 +56,21 @@ class Program:
     total_steps, warmup_steps, hold_steps : int
         ``T`` for decay functions and the momentum cycle.
     momentum_schedule : "cycle" or float
-        The cycled coefficient of SEARCH_SPACE.md §1, or a constant (0.9 in the paper
+        The cycled coefficient of docs/reference.md §1, or a constant (0.9 in the paper
         when no schedule is given).
     nesterov : {"default", "authors"}
         ``w ← w + m·μ − lr·u`` (default) or the authors' search code ``w ← w + μ − lr·u``.
+    semantics : {"default", "authors"}
+        ``"authors"``: their Nesterov form, their momentum cycle and their ``delta``
+        (:mod:`deap_nos.authors`); the learning rate given to :meth:`update` is already
+        scheduled, so its warm-up is the caller's.
     """
 
     def __init__(self, genome, space, backend, total_steps, warmup_steps=0, hold_steps=0,
-                 momentum_schedule="cycle", nesterov="default"):
+                 momentum_schedule="cycle", nesterov="default", semantics="default"):
+        self.semantics = authors.check_semantics(semantics)
+        if semantics == "authors":
+            nesterov = "authors"
         self.genome = genome
         self.space = space
         self.B = backend
@@ -81,6 +89,8 @@ class Program:
     def _node_step(self, index):
         node = self.genome.nodes[index]
         prim = self.space.op(node.op)
+        if self.semantics == "authors" and prim.fn is s_delta:
+            prim = prim._replace(fn=authors.s_delta)
         return index, prim, node.inputs, node.decays
 
     # ------------------------------------------------------------------ state
@@ -127,7 +137,8 @@ class Program:
     def momentum_coefficient(self, step):
         """``m_t``: the cycled coefficient, or the constant given."""
         if self.momentum_schedule == "cycle":
-            return momentum_cycle(step, self.total_steps, self.warmup_steps,
+            cycle = authors.momentum_cycle if self.semantics == "authors" else momentum_cycle
+            return cycle(step, self.total_steps, self.warmup_steps,
                                   self.hold_steps, self.B)
         return float(self.momentum_schedule)
 
@@ -156,7 +167,7 @@ class Program:
 def compile(genome, backend=None, space=None, total_steps=1000, warmup_steps=0,
             hold_steps=0, **options):
     """Compile ``genome`` for ``backend`` (default: numpy) into a :class:`Program`."""
-    space = space or default_space()
+    space = space_of(genome, space)
     validate(genome, space)
     backend = backend if backend is not None else NumpyBackend()
     return Program(genome, space, backend, total_steps, warmup_steps, hold_steps, **options)

@@ -9,6 +9,7 @@ style), so writing a cheap run's settings stays fast.
 """
 import os
 import platform
+import subprocess
 import sys
 from importlib import metadata
 
@@ -58,11 +59,36 @@ def device():
     return f"CPU ({cpu}, {os.cpu_count()} cores)"
 
 
+def _git(root, *command):
+    try:
+        out = subprocess.run(["git", "-C", root, *command], capture_output=True,
+                             text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def git_revision():
+    """``(commit, dirty)`` of the checkout the package is imported from (an editable
+    install, ``PYTHONPATH``), or ``(None, None)`` for an installed copy: the version
+    number alone does not name the code of a development install."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if not os.path.exists(os.path.join(root, ".git")):     # a folder, or a worktree's file
+        return None, None
+    commit = _git(root, "rev-parse", "HEAD")
+    if not commit:
+        return None, None
+    status = _git(root, "status", "--porcelain", "--untracked-files=no", "--", "deap_nos")
+    return commit, None if status is None else bool(status)
+
+
 def environment():
-    """The versions, platform and device of this process, as a JSON-ready dict."""
+    """The versions, platform and device of this process, as a JSON-ready dict (with
+    the git revision when the package runs from a checkout)."""
     from . import __version__
     tf = _tensorflow()
-    return {"deap_nos": __version__,
+    commit, dirty = git_revision()
+    return {"deap_nos": __version__, "git_revision": commit, "git_dirty": dirty,
             "tensorflow": tf["version"], "tensorflow_distribution": tf["distribution"],
             "keras": _version("keras", module="keras"),
             "numpy": _version("numpy", module="numpy"),
@@ -78,4 +104,9 @@ def describe(env):
              ("numpy", "numpy"), ("DEAP", "deap"), ("Python", "python"))
     versions = ", ".join(f"{label} {env.get(key) or 'not installed'}"
                          for label, key in names)
+    if env.get("git_revision"):
+        dirty = " with uncommitted changes" if env.get("git_dirty") else ""
+        versions = versions.replace(
+            f"deap-nos {env.get('deap_nos')}",
+            f"deap-nos {env.get('deap_nos')} (git {env['git_revision'][:12]}{dirty})", 1)
     return f"{versions}; {env.get('platform')}; device {env.get('device')}"

@@ -8,6 +8,16 @@ command line must have its recorded value — a resume with another ``--preset``
 ones, and the result would match no straight run — except the options in
 :data:`RESUMABLE`, which change how the run is executed, not what it computes.
 
+``settings.json`` also records the command line (``command_line``), when the run
+started and last finished (``started``, ``finished``), each resume's time and command
+line, and the package's git revision when it runs from a checkout.
+
+A run folder has one writer at a time: ``deap-nos search`` holds ``run.lock``
+(:mod:`deap_nos.runlock`) while it runs, so a second search or a resume there is
+refused, naming the owner's PID. A resume repairs ``evaluations.log`` from the
+evaluation cache and moves what it removes to ``evaluations.log.dropped``
+(:func:`deap_nos.runlog.restore_log`).
+
 A run folder is trusted input: its checkpoints and cache are pickles, which can run
 code when loaded. The shareable results are its JSON files (``settings.json``,
 ``hall_of_fame.json``) and ``evaluations.log``.
@@ -22,10 +32,20 @@ from .provenance import environment
 SETTINGS_NAME = "settings.json"
 
 #: Options a resume may change: they do not change what the run computes.
-RESUMABLE = ("workers", "quiet")
+RESUMABLE = ("workers", "quiet", "time_limit")
 
 #: Keys of settings.json that are not command-line options.
-NOT_OPTIONS = ("evaluator", "environment", "resumes", "command", "resume", "run_dir")
+NOT_OPTIONS = ("evaluator", "environment", "resumes", "command", "resume", "run_dir",
+               "command_line", "started", "finished", "argv")
+
+
+def _now():
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def command_line(argv):
+    """The command as typed: ``["deap-nos", "search", ...]`` (None if unknown)."""
+    return None if argv is None else ["deap-nos", *[str(a) for a in argv]]
 
 
 def settings_path(run_dir):
@@ -59,17 +79,28 @@ def write_settings(run_dir, settings):
     os.replace(tmp, path)
 
 
-def new_settings(options, evaluator_settings):
-    """The settings of a new run: its options, evaluator and environment."""
-    settings = dict(options)
+def new_settings(options, evaluator_settings, argv=None):
+    """The settings of a new run: its options, evaluator, environment, command line
+    and start time (``finished`` is added by :func:`record_finish`)."""
+    settings = {k: v for k, v in options.items() if k != "argv"}
     settings["evaluator"] = evaluator_settings
     settings["environment"] = environment()
+    settings["command_line"] = command_line(argv)
+    settings["started"] = _now()
     return settings
 
 
-def record_resume(run_dir, settings, options):
-    """Add this resume (time, resumable options, environment) to *settings*; write it."""
-    entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+def record_finish(run_dir):
+    """Stamp ``finished`` (the time the run, or its last resume, completed)."""
+    settings = read_settings(run_dir)
+    settings["finished"] = _now()
+    write_settings(run_dir, settings)
+
+
+def record_resume(run_dir, settings, options, argv=None):
+    """Add this resume (time, command line, resumable options, environment) to
+    *settings*; write it."""
+    entry = {"time": _now(), "command_line": command_line(argv),
              **{name: options.get(name) for name in RESUMABLE},
              "environment": environment()}
     settings = dict(settings)

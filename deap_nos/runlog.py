@@ -1,4 +1,4 @@
-"""Per-evaluation log lines and the progress bar of a run.
+"""Per-evaluation log lines of a run (the progress bar: :mod:`deap_nos.progress`).
 
 Every evaluation of a run is one JSON line of the log (``evaluations.log`` in the run
 folder)::
@@ -12,15 +12,15 @@ folder)::
 evaluator's result (not a fitness of ``toolbox.evaluate``). ``n`` counts the run's
 distinct evaluations of that kind.
 
-The log is append-only and shared by the phases of a run folder; a resumed run
-truncates it to the length recorded in the checkpoint, so each evaluation appears
-exactly once. :func:`read_log` reads it back.
+The log is append-only and shared by the phases of a run folder. A resumed run
+rewrites it as the records its checkpoint commits (:func:`restore_log`: the records
+are also in the evaluation cache), so each evaluation appears exactly once, whatever
+happened to the file. :func:`read_log` reads it back.
 """
-import functools
 import json
+from collections import Counter
 import math
 import os
-import sys
 import warnings
 
 
@@ -49,13 +49,101 @@ def log_record(n, step, key, individual, evaluation, phase=None):
             "particle": getattr(individual, "particle", None)}
 
 
-class EvaluationLog:
-    """Append-only JSON-lines log; ``truncate`` cuts it back to a checkpointed length."""
+#: Suffix of the file that receives what a resume removes from the log.
+DROPPED_SUFFIX = ".dropped"
 
-    def __init__(self, path, truncate=None):
+
+def _line(record):
+    return (json.dumps(record, sort_keys=True) + "\n").encode("utf-8")
+
+
+def _pieces(data):
+    """The log's lines (with their newline) and, last, any unterminated tail."""
+    pieces = data.split(b"\n")
+    return [p + b"\n" for p in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else [])
+
+
+def _readable(piece):
+    try:
+        return isinstance(json.loads(piece.decode("utf-8")), dict)
+    except ValueError:
+        return False
+
+
+def restore_log(path, committed, context="resuming"):
+    """Make the log at *path* hold exactly the *committed* records, in order.
+
+    The file is re-read record by record (never cut at a byte offset, which a line
+    added or lost before it would shift): each committed record found is kept, each
+    one missing (bytes lost to NULs, a truncated file) is restored from *committed*
+    (the evaluation cache's copy), and everything else — records past the last
+    checkpoint, which the resume evaluates again, unreadable bytes, lines written by
+    hand — is appended to ``path + ".dropped"``, never discarded. A warning says what
+    was kept, restored and moved. Returns ``(kept, restored, dropped_records,
+    dropped_bytes)``.
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read()
+    except FileNotFoundError:
+        data = b""
+    wanted = [_line(r) for r in committed]
+    expected = b"".join(wanted)
+    if data == expected:
+        return len(wanted), 0, 0, 0
+    available = Counter(wanted)
+    found, dropped = Counter(), []
+    for piece in _pieces(data):
+        if available[piece] > found[piece]:
+            found[piece] += 1
+        elif piece.strip(b"\n"):
+            dropped.append(piece)
+    restored = len(wanted) - sum(found.values())
+    readable = sum(_readable(p) for p in dropped)
+    garbage = sum(len(p) for p in dropped if not _readable(p))
+    if dropped:
+        with open(path + DROPPED_SUFFIX, "ab") as stream:
+            stream.write(b"".join(dropped))
+            stream.flush()
+            os.fsync(stream.fileno())
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "wb") as stream:
+        stream.write(expected)
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.replace(tmp, path)
+    if restored or dropped:
+        parts = [f"kept {len(wanted) - restored} of its {len(wanted)} committed records"]
+        if restored:
+            parts.append(f"restored {restored} lost one(s) from the evaluation cache")
+        moved = ([f"{readable} record(s) past the last checkpoint (evaluated again "
+                  "now) or not written by this run"] if readable else []) + \
+            ([f"{garbage} unreadable byte(s)"] if garbage else [])
+        if moved:
+            parts.append(f"moved {' and '.join(moved)} to "
+                         f"{os.path.basename(path)}{DROPPED_SUFFIX}")
+        warnings.warn(f"{context}: {path}: {'; '.join(parts)}", RuntimeWarning,
+                      stacklevel=2)
+    return len(wanted) - restored, restored, readable, garbage
+
+
+class EvaluationLog:
+    """Append-only JSON-lines log.
+
+    :param committed: Records the log must hold before appending (a resume):
+        :func:`restore_log` rewrites the file as them.
+    :param truncate: Cut the file back to this many bytes instead (run folders whose
+        cache holds no log records, written by earlier versions).
+    """
+
+    def __init__(self, path, truncate=None, committed=None):
         self.path = os.fspath(path)
         folder = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(folder, exist_ok=True)
+        if committed is not None:
+            restore_log(self.path, committed)
+            truncate = None
         self._stream = open(self.path, "a+b")
         if truncate is not None:
             self._stream.truncate(self._complete_length(truncate))
@@ -113,122 +201,6 @@ def read_log(path):
     return entries
 
 
-class _Lines:
-    """A file for tqdm that turns its in-place redraws (``"\\r" + status``) into plain
-    lines: what a log file or a CI page shows well. Erasures write nothing."""
-
-    def __init__(self, stream):
-        self.stream = stream
-
-    def write(self, text):
-        for part in str(text).split("\r"):
-            line = part.rstrip()
-            if line:
-                self.stream.write(line + "\n")
-
-    def flush(self):
-        self.stream.flush()
-
-
-def _is_terminal(stream):
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):   # no isatty, or a closed stream
-        return False
-
-
-@functools.lru_cache(maxsize=None)
-def _tqdm_class():
-    """tqdm without its monitor thread (which only tunes ``miniters``, fixed at 1 here):
-    no thread is running when the process pool forks its workers."""
-    from tqdm import tqdm
-
-    class Bar(tqdm):
-        monitor_interval = 0
-
-    return Bar
-
-
-class ProgressBar:
-    """A tqdm progress bar of a run's evaluations, on stderr, with rate and ETA::
-
-        evaluations:  33%|███▎      | 120/360 [01:10<02:20, 1.71eval/s]
-
-    On a terminal it redraws in place. Elsewhere (a log file, a pipe, CI) it writes a
-    plain line at most every *interval* seconds and a last one at :meth:`close`, instead
-    of tqdm's carriage-return redraws, which a log shows as one endless line.
-
-    ``done`` and ``total`` are plain counters the engine reads, sets (a resumed run) and
-    checkpoints; they are kept when the bar is disabled. The tqdm bar itself starts at
-    the first :meth:`update` or :meth:`draw`, so a phase that does nothing shows nothing.
-    Lines printed during a run go between :meth:`clear` and ``draw(force=True)``.
-    """
-
-    def __init__(self, total, done=0, stream=None, enabled=True, label="evaluations",
-                 interval=30.0):
-        self._total, self._done = int(total), int(done)
-        self.stream = stream if stream is not None else sys.stderr
-        self.enabled, self.label, self.interval = enabled, label, interval
-        self._bar, self._terminal = None, False
-
-    @property
-    def done(self):
-        return self._done
-
-    @done.setter
-    def done(self, value):
-        self._done = int(value)
-        if self._bar is not None:
-            self._bar.n = self._bar.last_print_n = self._done
-
-    @property
-    def total(self):
-        return self._total
-
-    @total.setter
-    def total(self, value):
-        self._total = int(value)
-        if self._bar is not None:
-            self._bar.total = self._total
-
-    def _start(self):
-        terminal = self._terminal = _is_terminal(self.stream)
-        options = {} if terminal else {"mininterval": self.interval, "ncols": 80}
-        self._bar = _tqdm_class()(
-            total=self._total, initial=self._done, desc=self.label, unit="eval",
-            file=self.stream if terminal else _Lines(self.stream), miniters=1,
-            leave=True, dynamic_ncols=terminal, **options)
-        return self._bar
-
-    def update(self, n=1):
-        """Count *n* more evaluations done."""
-        if self.enabled and self._bar is None:
-            self._start()
-        self._done += n
-        if self._bar is not None:
-            self._bar.update(n)
-
-    def add_total(self, n):
-        """Plan *n* more evaluations (re-drawn mutants)."""
-        self.total = self._total + n
-
-    def draw(self, force=False):
-        """Show the bar (started if needed); *force* redraws it now on a terminal (a log
-        gets its next line on time)."""
-        if not self.enabled:
-            return
-        if self._bar is None:
-            self._start()
-        elif force and self._terminal:
-            self._bar.refresh()
-
-    def clear(self):
-        """Erase the bar so another line can be printed (a log's lines need no erasing)."""
-        if self._bar is not None and self._terminal:
-            self._bar.clear()
-
-    def close(self):
-        """Show the final count and end the bar's line."""
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
+# the progress bar lived here; these names keep working
+from .progress import (PhaseProgress, ProgressBar, active_progress,  # noqa: E402,F401
+                       shared_progress)

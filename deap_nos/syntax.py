@@ -22,7 +22,7 @@ from collections import namedtuple
 from .errors import ArityError, ParseError
 from .genes import (HIDDEN, MAX_DEPTH, MOMENTUM_FORMS, DecayGraph, DNode, Node,
                     check_size, reading_order, render_decay)
-from .space import default_space
+from .space import default_space, space_of
 
 #: Deepest nesting of calls the parser reads. A valid genome (at most MAX_DEPTH nodes
 #: deep) renders within it: each node adds a call and perhaps a ``decay(...)`` around
@@ -45,7 +45,7 @@ def render(genome):
 
 def canonical_expression(genome, space=None):
     """The active expression with commutative arguments sorted (used by equality)."""
-    space = space or default_space()
+    space = space_of(genome, space)
     return _active_expression(genome.nodes, sort=space.commutative)
 
 

@@ -220,7 +220,10 @@ def build(base, input_shape, classes, slots, x, y, batch_size, total_steps, warm
           hold_steps=0, space=None, seed=0, dropout=0.2, jit=True, **interpreter_options):
     """A :class:`PopulationTrainer` over ConvNet(base), with its interpreter."""
     net = BatchedConvNet(base, input_shape, classes, dropout=dropout)
-    interp = Interpreter(space, total_steps=total_steps, warmup_steps=warmup_steps,
-                         hold_steps=hold_steps, segments=net.segments(), seed=seed,
-                         **interpreter_options)
+    # a space with its own batched interpreter (termmix) builds it; else the graph one
+    make = getattr(space, "interpreter", None)
+    make = make if callable(make) else lambda **kw: Interpreter(space, **kw)
+    interp = make(total_steps=total_steps, warmup_steps=warmup_steps,
+                  hold_steps=hold_steps, segments=net.segments(), seed=seed,
+                  **interpreter_options)
     return PopulationTrainer(net, interp, slots, x, y, batch_size, seed=seed, jit=jit)

@@ -1,4 +1,4 @@
-"""Random genomes and mutation: ``initGraph`` and ``mutGraph`` (SEARCH_SPACE.md §5–7).
+"""Random genomes and mutation: ``initGraph`` and ``mutGraph`` (docs/reference.md §5–7).
 
 DEAP contracts: ``initGraph(icls, space)`` returns a new individual of class ``icls``;
 ``mutGraph(individual, space)`` mutates in place and returns ``(individual,)``. Randomness
@@ -11,7 +11,7 @@ import random
 from .errors import NOSError
 from .genome import HIDDEN, MOMENTUM_FORMS, DecayGraph, DNode, Node, OptimizerGraph
 from .integrity import decay_integrity, integrity_check
-from .space import default_space
+from .space import default_space, space_of
 
 KINDS = ("operation", "connection", "arity", "momentum", "decay")
 
@@ -126,7 +126,9 @@ def random_graph(space=None, n_hidden=None, p_hidden_unary=0.75, p_output_unary=
         inputs = list(out.inputs)
         inputs[random.randrange(len(inputs))] = random.randrange(n_hidden)
         out = Node(out.op, inputs, out.decays)
-    return cls(nodes + [out], random.choice(momentum_forms), False)
+    genome = cls(nodes + [out], random.choice(momentum_forms), False)
+    genome.space = space
+    return genome
 
 
 def initGraph(icls, space=None, n_hidden=None, check=True, max_tries=100000,
@@ -232,7 +234,7 @@ def mutGraph(individual, space=None, p_operation=0.4, p_connection=0.3, p_arity=
 
     ``options`` go to the kinds: ``p_swap``, ``p_operand``, ``p_id``, ``p_decay_delete``.
     """
-    space = space or default_space()
+    space = space_of(individual, space)
     table = {"operation": p_operation, "connection": p_connection, "arity": p_arity,
              "momentum": p_momentum, "decay": p_decay}
     allowed = _allowed_kinds(kinds, table)
@@ -253,6 +255,7 @@ def mutGraph(individual, space=None, p_operation=0.4, p_connection=0.3, p_arity=
         if unique and (fp in lineage or (seen is not None and fp in seen)):
             continue
         individual.nodes, individual.momentum, individual.flip = child.nodes, child.momentum, child.flip
+        individual.space = space
         individual._fingerprint = child._fingerprint
         individual.lineage = lineage | {fp}
         return (individual,)
@@ -278,5 +281,5 @@ def _try_mutation(individual, space, allowed, options):
     index = random.choice(individual.active_nodes())
     nodes, momentum = MUTATIONS[kind](list(individual.nodes), individual.momentum, index,
                                       space, **options)
-    child = OptimizerGraph(nodes, momentum, False)
+    child = OptimizerGraph(nodes, momentum, False, space)
     return child if child.is_acyclic() else None

@@ -321,3 +321,38 @@ def test_sigkill_two_phase_and_resume(tmp_path, kill_after, two_phase_straight):
     assert set(resumed_keys) | cached == set(straight_keys)
     log = read_log(run / "evaluations.log")
     assert sorted(e["key"] for e in log) == sorted(straight_keys)
+
+
+def test_restore_log_reads_records_not_byte_offsets(tmp_path):
+    """Issue 22: the committed records are kept wherever they sit in the file, lost
+    ones restored, everything else moved to evaluations.log.dropped (none of it lost)."""
+    import json
+    import warnings
+
+    from deap_nos.runlog import restore_log
+    records = [{"n": i, "key": f"k{i}", "fitness": [0.5 + i / 10]} for i in range(1, 5)]
+    line = [(json.dumps(r, sort_keys=True) + "\n").encode() for r in records]
+    inserted, uncommitted = b'{"note": "by hand"}\n', b'{"n": 5, "key": "k5"}\n'
+    path = tmp_path / "evaluations.log"
+    path.write_bytes(line[0] + inserted + line[1] + b"\0" * 50 + b"\n" + line[3]
+                     + uncommitted + b'{"n": 6, "ke')
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = restore_log(path, records)
+    assert result == (3, 1, 2, 51 + 12)
+    assert path.read_bytes() == b"".join(line)
+    dropped = (tmp_path / "evaluations.log.dropped").read_bytes()
+    assert dropped == inserted + b"\0" * 50 + b"\n" + uncommitted + b'{"n": 6, "ke'
+    assert "kept 3 of its 4" in str(caught[0].message)
+    assert "restored 1" in str(caught[0].message)
+    assert restore_log(path, records) == (4, 0, 0, 0)     # a clean log: untouched
+
+
+def test_cache_records_rebuild_the_log_and_old_caches_fall_back(tmp_path):
+    ckpt.CacheFile(tmp_path / "a.pkl").append(
+        [("evaluate", "k1", (0.5,)), (ckpt.LOG_NAMESPACE, "k1", {"n": 1})])
+    assert ckpt.read_log_records(tmp_path / "a.pkl") == [{"n": 1}]
+    assert ckpt.read_cache(tmp_path / "a.pkl") == {"k1": (0.5,)}
+    assert ckpt.read_cache(tmp_path / "a.pkl", namespace=None) == {("evaluate", "k1"): (0.5,)}
+    ckpt.CacheFile(tmp_path / "b.pkl").append([("evaluate", "k1", (0.5,))])
+    assert ckpt.read_log_records(tmp_path / "b.pkl") is None     # written before

@@ -123,9 +123,11 @@ def test_compare_prints_and_saves_a_table(tmp_path, capsys):
                  "--train-steps", "100", "--repeats", "2", "--quiet", "--out", str(out)]) == 0
     table = capsys.readouterr().out
     assert "| AdamSpace |" in table and "| keras:sgd |" in table and "±" in table
-    rows = (out / "comparison.csv").read_text().splitlines()
-    assert rows[0] == "optimizer,mean,std,lr,failure" and len(rows) == 4
-    assert float(rows[1].split(",")[1]) > 0.5
+    import csv
+    with open(out / "comparison.csv", newline="", encoding="utf-8") as stream:
+        rows = list(csv.reader(stream))
+    assert rows[0] == ["optimizer", "mean", "std", "lr", "failure"] and len(rows) == 4
+    assert float(rows[1][1]) > 0.5
 
 
 import pytest  # noqa: E402  (the population evaluator's tests, issue 11)
@@ -222,3 +224,79 @@ def test_population_search_end_to_end(tmp_path, capsys):
                  "--particles", "2", "--steps", "1", "--mutations", "2", "--factor", "2",
                  "--no-verdict", "--reevaluate", "1", "--quiet", "--run-dir", str(run)]) == 0
     assert (run / "hall_of_fame.json").exists()
+
+
+# ----------------------------------------------------------------- issue 22: flags
+def _cli(*argv, cwd=ROOT):
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run([sys.executable, "-m", "deap_nos.cli", *argv], capture_output=True,
+                          text=True, cwd=cwd, env=env, timeout=300)
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["--seed", "-1"], "--seed"),
+    (["--seed", "4294967296"], "--seed"),
+    (["--preset", "quick", "--data", "mnist1d", "--data-dir", "."], "--data-dir"),
+    (["--preset", "quick", "--data", "digits", "--data-dir", "."], "--data-dir"),
+    (["--preset", "default", "--data-dir", "."], "--data-dir"),
+    (["--preset", "cheap", "--data-dir", "."], "--data-dir"),
+])
+def test_bad_flags_are_refused_before_anything_starts(tmp_path, argv, flag):
+    """Issue 22: one line naming the flag, exit 2, no run folder, no TensorFlow."""
+    run = tmp_path / "run"
+    out = _cli("search", *argv, "--run-dir", str(run), "--no-verdict")
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and flag in lines[0] and "Traceback" not in out.stderr, out.stderr
+    assert not run.exists(), "a refused command wrote a run folder"
+
+
+def test_seed_bounds_are_accepted(tmp_path):
+    from deap_nos.cli.parser import build_parser
+    for seed in ("0", "4294967295"):
+        args = build_parser().parse_args(["search", "--seed", seed])
+        assert args.seed == int(seed)
+
+
+def test_version_flag():
+    import deap_nos
+    out = _cli("--version")
+    assert out.returncode == 0
+    assert out.stdout.strip().startswith(f"deap-nos {deap_nos.__version__}")
+
+
+def test_help_says_run_folders_are_pickles_to_be_trusted():
+    out = _cli("search", "--help")
+    text = " ".join(out.stdout.split())
+    resume = text[text.index("--resume RUN continue"):]
+    assert "pickle" in resume[:400] and "trust" in resume[:400]
+
+
+def test_run_folder_records_command_line_times_and_git_revision(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert _search(run) == 0
+    settings = json.loads((run / "settings.json").read_text())
+    assert settings["command_line"][:2] == ["deap-nos", "search"]
+    assert "--run-dir" in settings["command_line"]
+    assert settings["started"] <= settings["finished"]
+    git = subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True,
+                         text=True)
+    assert settings["environment"]["git_revision"] == git.stdout.strip()
+
+
+@pytest.mark.parametrize("extra, preset, limit", [
+    ((), "cheap", 60.0), ((), "quick", 900.0), (("--time-limit", "5"), "cheap", 5.0),
+    (("--time-limit", "0"), "cheap", None)])
+def test_time_limit_reaches_the_worker_pool(extra, preset, limit):
+    """--time-limit (default per preset) is the pool's per-evaluation limit."""
+    from deap_nos.cli.parser import build_parser
+    from deap_nos.cli.search import _search_toolbox
+    from deap_nos.engine import registered
+    args = build_parser().parse_args(["search", "--preset", preset, "--workers", "2",
+                                      "--evaluator", "single", *extra])
+    toolbox, _, _ = _search_toolbox(args)
+    assert registered(toolbox.map).timeout == limit
+    assert args.time_limit == (limit or 0.0)      # what settings.json records

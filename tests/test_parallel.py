@@ -296,3 +296,108 @@ def test_spawned_workers_read_the_toolbox_individuals():
 
 def type_name(item):
     return type(item).__name__
+
+
+# --------------------------------------------- issue 22: a worker that hangs
+def hang_on_two(x):
+    if x == 2:
+        import time
+        time.sleep(3600)        # hangs, does not die
+    return x * x
+
+
+def test_a_hanging_item_fails_at_the_time_limit_and_the_map_goes_on():
+    """The item fails with its reason once it has run past the limit; its worker is
+    replaced; the other items' results are kept, in order, in both maps."""
+    import time
+    mapper = ProcessMap(2, timeout=2)
+    try:
+        started = time.monotonic()
+        out = mapper(hang_on_two, range(6))
+        assert time.monotonic() - started < 30
+        assert [out[i] for i in (0, 1, 3, 4, 5)] == [0, 1, 9, 16, 25]
+        assert out[2].info["failed"] and out[2].info["stage"] == "timeout"
+        assert "time limit of 2 s" in out[2].info["reason"]
+        streamed = list(mapper.imap(hang_on_two, [3, 2, 4]))
+        assert streamed[0] == 9 and streamed[2] == 16 and streamed[1].info["failed"]
+        assert mapper(square, range(4)) == [0, 1, 4, 9]
+    finally:
+        mapper.terminate()
+
+
+def test_the_time_limit_counts_from_the_start_of_an_item_not_its_queueing():
+    """Six 1.2 s items on one worker take 7 s in all: none is over a 2 s limit."""
+    mapper = ProcessMap(1, timeout=2)
+    try:
+        assert mapper(sleep_then_square, [1.2] * 6) == [1.44] * 6
+    finally:
+        mapper.terminate()
+
+
+def sleep_then_square(x):
+    import time
+    time.sleep(x)
+    return x * x
+
+
+def hang_on_twelve(ind):
+    """toy_evaluate, except that genomes whose sum is 12 mod 17 hang (one here)."""
+    if sum(ind) % 17 == 12:
+        import time
+        time.sleep(3600)
+    return toy_evaluate(ind)
+
+
+def test_a_search_with_a_hanging_genome_goes_on_and_logs_why(tmp_path):
+    """eaParticle over a pool with a time limit: the hanging genomes fail with the
+    reason in the log, every other result is the serial run's."""
+    import json
+    mapper = ProcessMap(2, gpus=None, timeout=1.5)
+    try:
+        toolbox = make_toolbox(mapper, evaluate=hang_on_twelve)
+        eaParticle(seeded_population(21, n=4), toolbox, nsteps=2, nmut=3,
+                   verbose=False, checkpoint=tmp_path / "run")
+    finally:
+        mapper.terminate()
+    with open(tmp_path / "run" / "evaluations.log") as stream:
+        records = [json.loads(line) for line in stream]
+    hung = [r for r in records if r["stage"] == "timeout"]
+    assert hung and all("time limit" in r["reason"] and r["failed"] for r in hung)
+    assert len(hung) < len(records)
+
+
+# --------------------------------------------- issue 22: Dask, a task that kills
+@pytest.fixture(scope="module")
+def dask_client():
+    distributed = pytest.importorskip("distributed")
+    import dask
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                     dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        yield client
+
+
+def _dies_on_three():
+    def evaluate(x):
+        if x == 3:
+            os._exit(1)          # the worker process dies: Dask raises KilledWorker
+        return x * x
+    return evaluate
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_dask_item_that_kills_its_worker_fails_alone(dask_client, stream):
+    mapper = dask_map(dask_client, retries=0, gpus=None)
+    items = range(8)
+    out = list(mapper.imap(_dies_on_three(), items)) if stream \
+        else mapper(_dies_on_three(), items)
+    assert [out[i] for i in items if i != 3] == [i * i for i in items if i != 3]
+    assert out[3].info["failed"] and out[3].info["stage"] == "crash"
+    assert "KilledWorker" in out[3].info["reason"]
+
+
+def test_dask_map_takes_iterators(dask_client):
+    mapper = dask_map(dask_client, gpus=None)
+    assert mapper(square, iter(range(4))) == [0, 1, 4, 9]
+    assert mapper(square, []) == []

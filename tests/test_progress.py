@@ -104,3 +104,53 @@ def test_messages_between_clear_and_draw_add_no_lines_to_a_log():
     bar.close()
     lines = stream.getvalue().splitlines()
     assert len(lines) == 2 and "4/4" in lines[-1]
+
+
+# ------------------------------------------- issue 22: one bar for the whole run
+def _bar_lines(err):
+    return [line for line in err.splitlines() if line.startswith("evaluations:")]
+
+
+def _counts(line):
+    done, total = line.split("|")[-1].split()[0].split("/")
+    return int(done), int(total)
+
+
+def _reported(run_dir):
+    import re
+    report = (run_dir / "report.md").read_text()
+    return int(re.search(r"(\d+) evaluations", report).group(1))
+
+
+def _check_one_bar(err, run_dir):
+    lines = _bar_lines(err)
+    assert lines, err
+    done, total = _counts(lines[-1])
+    assert done == total == _reported(run_dir), lines
+    return lines
+
+
+def test_one_bar_from_the_initial_population_to_the_reported_count(tmp_path):
+    """The bar starts before the first evaluation of the initial population (before
+    the first logbook line) and ends at the evaluations the report counts."""
+    from test_runs import CHEAP, _run
+    run_dir = tmp_path / "run"
+    done = _run(run_dir, CHEAP)
+    assert done.returncode == 0, done.stderr
+    lines = _check_one_bar(done.stderr, run_dir)
+    assert _counts(lines[0])[0] == 0
+    totals = {_counts(line)[1] for line in lines}
+    assert min(totals) >= 12, "the initial population is not in the bar"
+
+
+def test_the_bar_of_a_resumed_run_ends_at_the_reported_count(tmp_path):
+    import signal
+    from test_runs import CHEAP, _kill, _run, _start, _wait_for_lines
+    run_dir = tmp_path / "run"
+    proc = _start(run_dir, CHEAP)
+    _wait_for_lines(proc, run_dir, 25)
+    _kill(proc, signal.SIGKILL)
+    resumed = _run(run_dir, CHEAP, resume=True)
+    assert resumed.returncode == 0, resumed.stderr
+    lines = _check_one_bar(resumed.stderr, run_dir)
+    assert _counts(lines[0])[0] >= 20, "the bar forgot the evaluations before the kill"

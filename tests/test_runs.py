@@ -203,3 +203,98 @@ def test_run_folder_records_what_produced_it(straight):
     assert f"Produced by {describe(environment)}." in report
     for label in ("deap-nos", "TensorFlow", "Keras", "numpy", "DEAP", "Python"):
         assert f"{label} " in describe(environment)
+
+
+# ------------------------------------------------- issue 22: damage between runs
+def _killed(tmp_path, after=30):
+    """A cheap search SIGKILLed after *after* logged evaluations (mid algorithm)."""
+    run_dir = tmp_path / "run"
+    proc = _start(run_dir, CHEAP)
+    _wait_for_lines(proc, run_dir, after)
+    _kill(proc, signal.SIGKILL)
+    return run_dir
+
+
+def _resume_ok(run_dir):
+    resumed = _run(run_dir, CHEAP, resume=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Traceback" not in resumed.stderr
+    return resumed.stderr
+
+
+def test_nuls_in_the_log_keep_every_readable_record(tmp_path, straight):
+    """The last 600 bytes of the log turned to NULs (a crash of the file system): the
+    resume keeps every readable record, restores the lost ones, moves the unreadable
+    bytes aside and says so; the report counts every evaluation."""
+    run_dir = _killed(tmp_path)
+    log = run_dir / "evaluations.log"
+    data = log.read_bytes()
+    log.write_bytes(data[:-600] + b"\0" * 600)
+    err = _resume_ok(run_dir)
+    _assert_same_run(run_dir, straight)
+    aside = (run_dir / "evaluations.log.dropped").read_bytes()
+    assert b"\0" * 600 in aside
+    assert "kept" in err and "evaluations.log.dropped" in err
+    count = len(_evaluations(straight))
+    assert f"{count} evaluations" in (run_dir / "report.md").read_text()
+
+
+def test_a_line_inserted_mid_log_loses_no_record(tmp_path, straight):
+    """The log is re-read by records, not cut at a byte offset: a line inserted in the
+    middle splits no record; it is moved aside with the bytes it did not belong to."""
+    run_dir = _killed(tmp_path)
+    log = run_dir / "evaluations.log"
+    lines = log.read_bytes().split(b"\n")
+    lines.insert(10, b'{"note": "written by hand"}')
+    log.write_bytes(b"\n".join(lines))
+    err = _resume_ok(run_dir)
+    _assert_same_run(run_dir, straight)
+    assert b"written by hand" in (run_dir / "evaluations.log.dropped").read_bytes()
+    assert "evaluations.log.dropped" in err
+
+
+def test_a_log_cut_to_nothing_is_rebuilt_from_the_cache(tmp_path, straight):
+    run_dir = _killed(tmp_path)
+    (run_dir / "evaluations.log").write_bytes(b"")
+    err = _resume_ok(run_dir)
+    _assert_same_run(run_dir, straight)
+    assert "restored" in err and "cache" in err
+    count = len(_evaluations(straight))
+    assert f"{count} evaluations" in (run_dir / "report.md").read_text()
+
+
+def test_a_missing_checkpoint_resumes_from_the_previous_one_and_says_so(tmp_path, straight):
+    run_dir = _killed(tmp_path)
+    assert (run_dir / "checkpoint.pkl.prev").exists()
+    (run_dir / "checkpoint.pkl").unlink()
+    err = _resume_ok(run_dir)
+    assert "checkpoint.pkl.prev" in err and "missing" in err
+    _assert_same_run(run_dir, straight)
+
+
+def test_without_any_checkpoint_the_old_log_is_kept(tmp_path, straight):
+    """Every pickle gone: the run starts over (the same seed: the same run), and the
+    log of what ran before is moved aside, not discarded."""
+    run_dir = _killed(tmp_path)
+    old = (run_dir / "evaluations.log").read_bytes()
+    for path in run_dir.iterdir():
+        if ".pkl" in path.name:
+            path.unlink()
+    err = _resume_ok(run_dir)
+    assert old in (run_dir / "evaluations.log.dropped").read_bytes()
+    assert "evaluations.log.dropped" in err
+    _assert_same_run(run_dir, straight)
+
+
+def test_a_lost_initial_phase_checkpoint_resumes_the_algorithm(tmp_path, straight):
+    """initial.pkl and its .prev gone, the algorithm's checkpoint there: it holds the
+    particles, so the run resumes from it (and says so), ending as the straight run."""
+    run_dir = _killed(tmp_path)
+    assert (run_dir / "checkpoint.pkl").exists()
+    for path in run_dir.glob("initial.pkl*"):
+        path.unlink()
+    err = _resume_ok(run_dir)
+    assert "initial.pkl" in err
+    _assert_same_run(run_dir, straight)
+    from test_progress import _check_one_bar
+    _check_one_bar(err, run_dir)

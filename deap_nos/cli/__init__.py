@@ -37,6 +37,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.given = _given_options(argv)
+    args.argv = argv            # recorded in a run folder's settings.json
     previous = _stop_on_signals()
     try:
         return args.func(args)

@@ -9,7 +9,7 @@ import sys
 
 from ..errors import NOSError
 from .common import _check_data, _fmt, _stderr, load_genome, make_evaluator
-from .report import _plots
+from .report import _plots, write_csv
 
 
 # ---------------------------------------------------------------------- compare
@@ -38,10 +38,8 @@ def cmd_compare(args):
         os.makedirs(args.out, exist_ok=True)
         with open(os.path.join(args.out, "comparison.md"), "w", encoding="utf-8") as s:
             s.write(table + "\n")
-        with open(os.path.join(args.out, "comparison.csv"), "w", encoding="utf-8") as s:
-            s.write("optimizer,mean,std,lr,failure\n")
-            for name, mean, std, lr, reason in rows:
-                s.write(f"{name},{mean},{std},{lr},{reason or ''}\n")
+        write_csv(os.path.join(args.out, "comparison.csv"),
+                  ["optimizer", "mean", "std", "lr", "failure"], rows)
     return 0
 
 
@@ -69,10 +67,59 @@ def _comparison_table(rows, args):
 
 
 # ---------------------------------------------------------------------- show / check / plot
+def _zoo_entry(spec):
+    """The zoo entry called ``spec``, or None."""
+    from .. import zoo
+    return zoo.ENTRIES.get(spec)
+
+
+def _show_schedule(entry, total_steps=1000):
+    """LR1–LR9: the equation and the learning rate over a run (peak 1, 10 % warm-up)."""
+    import numpy as np
+    from ..backend import NumpyBackend
+    from ..keras.schedules import lr_multiplier_values
+    from ..keras.optimizer import default_warmup
+    from ..schedules import one_cycle
+    warmup = default_warmup(total_steps)
+    t = np.linspace(0, total_steps - 1, 11).round()
+    factor = lr_multiplier_values(entry.name, total_steps)[t.astype(int)]
+    base = one_cycle(t, total_steps, warmup, 0, NumpyBackend())
+    print(f"{entry.name}: learning-rate schedule for Adam (β₂ = 0.99)")
+    print(f"equation:  {entry.equation}")
+    print(f"over a run of {total_steps} steps ({warmup} warm-up), peak 1 "
+          f"(step 0 runs at first_lr = 1e-7):")
+    print(f"  {'step':>6}  {'one_cycle':>10}  {'factor':>10}  {'lr / peak':>10}")
+    for step, b, f in zip(t, base, factor):
+        print(f"  {int(step):>6}  {b:>10.4g}  {f:>10.4g}  {b * f:>10.4g}")
+
+
 def cmd_show(args):
-    """Print a genome: equation, active graph, decay functions, JSON."""
+    """Print a genome (equation, active graph, decay functions, JSON), or a zoo entry
+    that is not a genome: LR1–LR9 (their schedule) and ADES (its equation)."""
+    entry = _zoo_entry(args.genome)
+    if entry is not None and entry.kind != "genome":
+        from .. import zoo
+        if entry.kind == "schedule":
+            _show_schedule(entry)
+        else:
+            print(f"{entry.name}: its own Keras optimizer (not a genome of the graph space)")
+            print(f"equation:  {entry.equation}")
+        rec = zoo.recommended(entry.name)
+        if rec is not None:
+            print(f"recommended peak learning rate: {rec.learning_rate:g}")
+        print(f"source:    {entry.source}")
+        return 0
     genome = load_genome(args.genome)
+    if entry is not None:
+        from .. import zoo
+        rec = zoo.recommended(entry.name)
+        if rec is not None:
+            print(f"recommended peak learning rate: {rec.learning_rate:g}")
     print(f"equation:  {genome}")
+    if not hasattr(genome, "active_nodes"):      # a genome of another space
+        print(f"space:     {genome.space.name}")
+        print("json:", genome.to_json())
+        return 0
     print(f"momentum:  {genome.momentum}{'  (sign flipped)' if genome.flip else ''}")
     print("active nodes:")
     for i in genome.active_nodes():
@@ -97,6 +144,10 @@ def cmd_show(args):
 def cmd_check(args):
     """Run the integrity check and print the final loss per learning rate."""
     from ..integrity import integrity_check
+    entry = _zoo_entry(args.genome)
+    if entry is not None and entry.kind != "genome":
+        raise NOSError(f"{entry.name} is not a genome of the graph space ({entry.kind}); the "
+                       f"integrity check runs genomes. See it with: deap-nos show {entry.name}")
     genome = load_genome(args.genome)
     result = integrity_check(genome)
     verdict = "passes" if result.passed else f"fails ({result.reason})"
@@ -110,7 +161,8 @@ def cmd_verdict(args):
     """Judge a finished run's best genomes on the held-out test split."""
     from ..heldout import verdict_for_run
     result = verdict_for_run(args.run, seeds=args.verdict_seeds, top=args.verdict_top,
-                             progress=None if args.quiet else _stderr)
+                             progress=None if args.quiet else _stderr,
+                             backend=args.backend)
     print(result.report())
     return 0
 
@@ -130,7 +182,5 @@ def cmd_plot(args):
             hof = [OptimizerGraph.from_dict(e["genome"]) for e in json.load(stream)["best"]]
     records = read_log(log) if os.path.exists(log) else []
 
-    _plots(args.run, hof, records)
-    print("wrote " + ", ".join(p for p in ("progress.png", "best_genome.png", "best_decays.png")
-                               if os.path.exists(os.path.join(args.run, p))))
+    print("wrote " + ", ".join(_plots(args.run, hof, records)))
     return 0

@@ -6,8 +6,10 @@ expression), the evaluator that ``--preset``/``--data``/``--evaluator`` describe
 from the commands so that ``search``, ``compare``, ``show``, ``check`` and the tests
 build them one way.
 """
+import contextlib
 import os
 import sys
+import warnings
 
 from ..errors import NOSError
 
@@ -35,11 +37,17 @@ def _zoo_genome(name):
     """The zoo's genome called ``name``, or None (zoo names are not expressions)."""
     if not name.replace("-", "").replace("_", "").isalnum():
         return None
-    from .. import zoo
+    from .. import spaces, zoo
     try:
         return zoo.genome(name)
     except NOSError:
-        return None
+        pass
+    for space_name in spaces.names():           # ADES, Sign (autolr), TermMixEvolved ...
+        space = spaces.get(space_name)
+        text = space.zoo().get(name)
+        if text is not None and space_name != "nos":
+            return space.parse(text)
+    return None
 
 
 # ---------------------------------------------------------------------- evaluators
@@ -57,6 +65,7 @@ def make_evaluator(args, space=None, optimizer_factory=None):
         from ..cheap import DigitsEvaluator
         steps = {"steps": args.train_steps} if args.train_steps else {}
         return DigitsEvaluator(seed=args.seed, space=space, **steps)
+    _check_keras_backend(args)
     from ..evaluator import SurrogateEvaluator
     options = {"seed": args.seed, "optimizer_factory": optimizer_factory}
     if args.data:
@@ -73,9 +82,21 @@ def make_evaluator(args, space=None, optimizer_factory=None):
         from ..population import PopulationEvaluator
         options.pop("optimizer_factory")
         evaluator = PopulationEvaluator.preset(args.preset, space=space,
-                                               slots=args.slots or 1, **options)
+                                               slots=args.slots or 1, **options,
+                                               backend=getattr(args, "backend",
+                                                               "tensorflow"))
         return evaluator if args.slots else evaluator.with_slots(default_slots(evaluator))
     return SurrogateEvaluator.preset(args.preset, space=space, **options)
+
+
+def _check_keras_backend(args):
+    """A TensorFlow-trained search under Keras' JAX or PyTorch backend would fail every
+    candidate and exit 0: refuse it at the start, naming the backend."""
+    keras_backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if getattr(args, "backend", "tensorflow") == "tensorflow" and keras_backend != "tensorflow":
+        raise NOSError(f"the ConvNet presets train with Keras on TensorFlow, but "
+                       f"KERAS_BACKEND={keras_backend}: unset it, or train in JAX with "
+                       f"--backend jax")
 
 
 def default_slots(evaluator=None):
@@ -120,6 +141,12 @@ def _population(args):
     """``--evaluator population`` (the default where it applies: ConvNet presets
     without augmentation); ``single`` keeps one genome per process at a time."""
     choice = getattr(args, "evaluator", None)
+    if getattr(args, "backend", "tensorflow") != "tensorflow":
+        if choice == "single" or args.preset == "cheap" or _preset_value(args.preset,
+                                                                       "augment"):
+            raise NOSError(f"--backend {args.backend} trains with the population evaluator "
+                           f"only (not --evaluator single, --preset cheap or authors)")
+        return True
     if choice == "single" or choice is None and not hasattr(args, "slots"):
         return False
     if args.preset == "cheap" or _preset_value(args.preset, "augment"):
@@ -128,6 +155,32 @@ def _population(args):
                            f"(cheap is numpy; authors augments): use --evaluator single")
         return False
     return True
+
+
+#: Default ``--time-limit`` of each preset, in seconds: several times the longest
+#: training of one genome there (cheap: ~0.1 s; default/quick: seconds to a minute
+#: on CPUs; paper/authors: CIFAR-10 trainings of many minutes).
+TIME_LIMITS = {"cheap": 60.0, "default": 900.0, "quick": 900.0, "paper": 7200.0,
+               "authors": 7200.0}
+
+
+def time_limit(args):
+    """Seconds an evaluation may run (``--time-limit``, else the preset's), None: none."""
+    limit = getattr(args, "time_limit", None)
+    if limit is None:
+        limit = TIME_LIMITS.get(args.preset)
+    return limit or None
+
+
+def apply_time_limit(mapper, limit):
+    """Set the per-evaluation time limit on a toolbox's process pool, if it has one."""
+    from ..engine import registered
+    from ..parallel import ProcessMap
+    target = registered(mapper)
+    if isinstance(target, ProcessMap):
+        target.timeout = limit
+        return True
+    return False
 
 
 def _preset_value(preset, key):
@@ -142,18 +195,53 @@ def _evaluator_settings(evaluator):
     return {"repr": repr(evaluator), "steps": getattr(evaluator, "steps", None)}
 
 
+def _data_name(args):
+    """The data set a command trains on: ``--data``, else its preset's."""
+    if args.data:
+        return args.data
+    return "digits" if args.preset == "cheap" else _preset_value(args.preset, "data")
+
+
+def check_options(args):
+    """Refuse, in one line naming the flag, options that do not fit together — before
+    anything starts (TensorFlow) or is written (a run folder).
+
+    ``--data-dir`` is read only for CIFAR-10 (``--data cifar10``, or the paper/authors
+    presets): MNIST-1D is generated and digits are embedded, so a folder given with
+    them would be silently ignored (or, before, fail deep in the evaluator)."""
+    if getattr(args, "data_dir", None) and _data_name(args) != "cifar10":
+        raise NOSError(f"--data-dir is read only for CIFAR-10 (--data cifar10, or --preset "
+                       f"paper/authors); --preset {args.preset} trains on "
+                       f"{_data_name(args)}, which needs no folder: drop --data-dir")
+    if args.preset == "cheap" and args.data not in (None, "digits"):
+        raise NOSError("--preset cheap trains on the embedded digits only; "
+                       "use --preset default/quick/paper/authors for other data")
+
+
 def _check_data(args):
     """Fail early, in one line, when the data set cannot be found (without loading it:
     the evaluator loads it where it trains)."""
     from .. import data
-    name = args.data or (None if args.preset == "cheap" else _preset_value(args.preset, "data"))
-    if name == "cifar10":
+    check_options(args)
+    if _data_name(args) == "cifar10":
         data.find_cifar10(args.data_dir)
 
 
 # ---------------------------------------------------------------------- output
 def _stderr(line):
     print(line, file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def plain_warnings():
+    """Within the block, the package's warnings (a damaged log repaired, a checkpoint
+    replaced by its ``.prev``) print as ``deap-nos: warning: ...`` lines, without
+    Python's source-line decoration: they are messages to the user of the command."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"deap-nos: warning: {message}", file=file or sys.stderr, flush=True)
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
 
 
 def _fmt(value):

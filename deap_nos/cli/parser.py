@@ -24,15 +24,60 @@ def _positive(text):
     return value
 
 
+#: Seeds numpy accepts: ``numpy.random.seed`` takes 0 .. 2**32 - 1.
+SEED_RANGE = (0, 2**32 - 1)
+
+
+def _seed(text):
+    """``--seed``: an integer numpy can seed with, refused by the parser otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not SEED_RANGE[0] <= value <= SEED_RANGE[1]:
+        raise argparse.ArgumentTypeError(
+            f"{text} is out of range: a seed is an integer from {SEED_RANGE[0]} to "
+            f"{SEED_RANGE[1]} (2**32 - 1)")
+    return value
+
+
+def _seconds(text):
+    """A time limit in seconds; 0 turns it off."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected seconds >= 0 (0: no limit), got {text}")
+    return value
+
+
+def _version():
+    from .. import __version__
+    return f"deap-nos {__version__}"
+
+
+RESUME_HELP = ("continue a killed run from its folder. A run folder's checkpoints and "
+               "cache are pickles, which can run code when loaded: resume only folders "
+               "you wrote or trust (share results by their JSON files and "
+               "evaluations.log)")
+
+
 def build_parser():
     """The argument parser of ``deap-nos``."""
     parser = _Parser(prog="deap-nos", description="Evolve deep-learning optimizers "
                      "(arXiv 2404.06679) with DEAP and Keras.")
+    parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     search = sub.add_parser("search", help="run a search (the main job)",
                             description="Particle-GA or regularized-evolution search; "
                             "writes a run folder and prints the best optimizers next to Adam.")
+    search.add_argument("--space", default="nos",
+                        help="search space: nos (the paper's graph and decays, particle GA "
+                        "or regularized evolution), termmix (seed 002's term mix and its "
+                        "GA), autolr (seed 003's grammar and its evolution), or one you "
+                        "registered with deap_nos.spaces.register (default nos)")
     search.add_argument("--algorithm", choices=("particle", "regularized"), default="particle")
     _data_options(search)
     search.add_argument("--particles", type=_positive, default=4,
@@ -45,7 +90,14 @@ def build_parser():
                         help="initial population = factor × particles random genomes "
                         "(paper: 10; default 3)")
     search.add_argument("--population", type=_positive, default=8,
-                        help="population size (regularized evolution; default 8)")
+                        help="population size (regularized evolution: default 8; termmix and "
+                        "autolr: default 12)")
+    search.add_argument("--generations", type=_positive, default=None,
+                        help="generations after the first (termmix, autolr; default 3)")
+    search.add_argument("--tasks", nargs="+", default=None, metavar="TASK",
+                        help="termmix: the named tasks its fitness averages, relative to "
+                        "Adam (mnist1d, digits, synthetic, mnist1d_small; default: the "
+                        "preset's data)")
     search.add_argument("--cycles", type=_positive, default=40,
                         help="cycles (regularized evolution; default 40)")
     search.add_argument("--sample-size", type=_positive, default=3,
@@ -65,6 +117,15 @@ def build_parser():
                         "on a GPU, the K where training throughput stops growing, measured "
                         "at the start (16, 32, 64, ...); 1 on CPUs, where each of --workers "
                         "processes trains one run at a time on its share of the cores")
+    _backend_option(search)
+    search.add_argument("--time-limit", dest="time_limit", type=_seconds, default=None,
+                        metavar="SECONDS",
+                        help="seconds one evaluation may run in a worker process before it "
+                        "fails (reason and stage 'timeout') and the worker is replaced, so "
+                        "a hanging evaluation cannot block the search; 0: no limit. "
+                        "Default per preset: cheap 60, default/quick 900, paper/authors "
+                        "7200 (several times their longest training). Needs --workers 2+ "
+                        "(one worker evaluates in this process)")
     search.add_argument("--top", type=_positive, default=5, help="hall-of-fame size")
     search.add_argument("--reevaluate", type=_positive, default=3, metavar="SEEDS",
                         help="re-evaluate the hall of fame with this many seeds before "
@@ -73,7 +134,7 @@ def build_parser():
                         help="skip the held-out verdict at the end")
     _verdict_options(search)
     search.add_argument("--run-dir", help="run folder (default runs/search-DATE-TIME)")
-    search.add_argument("--resume", metavar="RUN", help="continue a killed run from its folder")
+    search.add_argument("--resume", metavar="RUN", help=RESUME_HELP)
     search.set_defaults(func=cmd_search)
 
     compare = sub.add_parser("compare", help="train optimizers side by side (Table 11 style)",
@@ -105,12 +166,19 @@ def build_parser():
     verdict.add_argument("run", help="run folder written by deap-nos search")
     _verdict_options(verdict)
     verdict.add_argument("--quiet", action="store_true", help="no progress output")
+    _backend_option(verdict)
     verdict.set_defaults(func=cmd_verdict)
 
     plot = sub.add_parser("plot", help="redraw a run folder's plots")
     plot.add_argument("run", help="run folder written by deap-nos search")
     plot.set_defaults(func=cmd_plot)
     return parser
+
+
+def _backend_option(parser):
+    parser.add_argument("--backend", choices=("tensorflow", "jax"), default="tensorflow",
+                        help="framework of the population trainer (default tensorflow; "
+                        "jax: pip install \"deap-nos[jax]\", no TensorFlow needed)")
 
 
 def _verdict_options(parser):
@@ -132,7 +200,8 @@ def _data_options(parser):
                         "digits, for smoke tests)")
     parser.add_argument("--train-steps", type=_positive, default=None,
                         help="override the preset's training steps")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the whole run")
+    parser.add_argument("--seed", type=_seed, default=0,
+                        help="seed of the whole run (0 to 2**32 - 1)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
 
 

@@ -16,12 +16,14 @@ at run time beyond the traced arithmetic. On TensorFlow the per-weight math runs
 XLA-compiled function (``jit_update=True``), so its element-wise operations fuse.
 """
 import numbers
+import warnings
 
 import keras
 from keras import ops
 
+from ..authors import check_semantics
+from ..authors import one_cycle as authors_one_cycle
 from ..errors import NOSError
-from ..program import compile as compile_program
 from ..schedules import one_cycle
 from .backend import KerasBackend
 from .schedules import _as_genome
@@ -88,9 +90,25 @@ class _Runtime:
             self.fused = call
 
 
+#: The Keras backends GraphOptimizer runs on (its state updates are TensorFlow's).
+SUPPORTED_BACKENDS = ("tensorflow",)
+
+
+def require_tensorflow_backend(what="GraphOptimizer"):
+    """Refuse, naming the backend, where Keras runs on another backend than TensorFlow:
+    the optimizer's in-place state updates and its genome interpreter are TensorFlow's,
+    and under Keras' JAX or PyTorch backends every step would fail."""
+    name = keras.backend.backend()
+    if name not in SUPPORTED_BACKENDS:
+        raise NOSError(f"{what} runs on Keras' {', '.join(SUPPORTED_BACKENDS)} backend; "
+                       f"this Keras runs on {name!r} (KERAS_BACKEND). Set "
+                       f"KERAS_BACKEND=tensorflow, or in JAX use nos.optax.transform(genome) "
+                       f"and deap-nos search --backend jax")
+
+
 @keras.saving.register_keras_serializable(package="deap_nos")
 class GraphOptimizer(keras.optimizers.Optimizer):
-    """A Keras optimizer running an evolved update graph (SEARCH_SPACE.md §1–5).
+    """A Keras optimizer running an evolved update graph (docs/reference.md §1–5).
 
     Update (``u`` the graph's output, ``s = −1`` when the genome is flipped, else 1)::
 
@@ -120,14 +138,19 @@ class GraphOptimizer(keras.optimizers.Optimizer):
         ``m_t``: the cycle, or a constant (the paper's 0.9 when unscheduled).
     nesterov : {"default", "authors"}
         Which Nesterov form (see above).
-    space : SearchSpace, optional
-        The genome's space (default: the paper's). Not serialised: pass it again to
-        ``from_config`` through ``custom_objects={"deap_nos_space": space}``.
+    space : search space, optional
+        The genome's space (default: ``genome.space``; any space of
+        :mod:`deap_nos.spaces` — nos, termmix, autolr, yours). Saved by name: a model
+        using a space of your own loads after ``deap_nos.spaces.register(name, space)``
+        (or with ``custom_objects={"deap_nos_space": space}``).
     seed : int, optional
         Seed of the dropout operations (``drop50`` ...).
     one_cycle : bool
         Apply the one-cycle factor inside (default). False: ``learning_rate`` is the
         learning rate at every step (e.g. a :class:`~deap_nos.keras.FactorSchedule`).
+    semantics : {"default", "authors"}
+        ``"authors"``: the authors' search code's warm-up (``t/W``, rate 0 at step 0),
+        ``delta``, Nesterov form and momentum cycle (:mod:`deap_nos.authors`).
     jit_update : bool
         On TensorFlow, run each weight's update math in one XLA-compiled function, so the
         graph's element-wise operations fuse (default; about Adam's cost, see
@@ -135,19 +158,26 @@ class GraphOptimizer(keras.optimizers.Optimizer):
         the first trace. False: plain TensorFlow ops.
     **kwargs
         Any ``keras.optimizers.Optimizer`` argument (``clipnorm``, ``name``, ...). Weight
-        decay, if set, is applied by Keras with the peak learning rate.
+        decay, if set, is applied by Keras with the scheduled learning rate ``lr_t``.
+
+    ``opt.learning_rate`` reads the rate applied at the current step (``lr_t``, what Keras
+    callbacks log); assigning it sets the peak; :attr:`peak_learning_rate` reads the peak.
+    Past ``total_steps`` the schedule holds its final value, 0 (as Keras' ``CosineDecay``
+    holds its end value), so the weights stop: a ``RuntimeWarning`` says so once, the
+    first time Python sees such a step (an eager step or a callback reading the rate).
     """
 
     def __init__(self, genome, learning_rate=1e-3, total_steps=1000, warmup_steps=None,
                  hold_steps=0, momentum_schedule="cycle", nesterov="default", space=None,
                  seed=None, one_cycle=True, jit_update=True, name="graph_optimizer",
-                 **kwargs):
+                 semantics="default", **kwargs):
+        require_tensorflow_backend(type(self).__name__)
         super().__init__(learning_rate=_as_lr(learning_rate), name=name, **kwargs)
         warmup_steps = default_warmup(total_steps) if warmup_steps is None else warmup_steps
         _check_schedule_args(total_steps, warmup_steps, hold_steps, momentum_schedule,
                              nesterov)
         self.genome = _as_genome(genome, space)
-        self.space = space
+        self.space = space if space is not None else self.genome.space
         self.total_steps = int(total_steps)
         self.warmup_steps = int(warmup_steps)
         self.hold_steps = int(hold_steps)
@@ -156,12 +186,15 @@ class GraphOptimizer(keras.optimizers.Optimizer):
         self.nesterov = nesterov
         self.seed = seed
         self.one_cycle = bool(one_cycle)
+        self.semantics = check_semantics(semantics)
+        extra = {"semantics": semantics} if semantics != "default" else {}
         self.jit_update = bool(jit_update) and keras.backend.backend() == "tensorflow"
         self._ns = KerasBackend(seed=seed, xla=self.jit_update)
-        self.program = compile_program(
-            self.genome, self._ns, space, total_steps=self.total_steps,
+        # any space's genome: the program of its own space (deap_nos.spaces protocol)
+        self.program = self.space.compile(
+            self.genome, self._ns, total_steps=self.total_steps,
             warmup_steps=self.warmup_steps, hold_steps=self.hold_steps,
-            momentum_schedule=self.momentum_schedule, nesterov=nesterov)
+            momentum_schedule=self.momentum_schedule, nesterov=nesterov, **extra)
         self.state_names = tuple(self.program.state_names())
         self._runtime = _Runtime(self.program, self.state_names, self.jit_update)
 
@@ -172,7 +205,7 @@ class GraphOptimizer(keras.optimizers.Optimizer):
             return
         super().build(var_list)
         if self.seed is not None or any(self.genome.nodes[i].op in _DROPOUT_OPS
-                                        for i in self.program.order):
+                                        for i in getattr(self.program, "order", ())):
             self._ns.make_generator()   # variables must be created outside the trace
         names = list(self.state_names)
         self._slots = list(self.add_optimizer_variables(var_list, names)) if names else []
@@ -184,25 +217,68 @@ class GraphOptimizer(keras.optimizers.Optimizer):
             if var is not keep:
                 var.assign(ops.zeros(var.shape, dtype=var.dtype))
 
-    # ------------------------------------------------------------------ math
+    # ------------------------------------------------------------------ learning rate
+    @property
+    def learning_rate(self):
+        """The rate applied at the current step, ``lr_t = peak · one_cycle(iterations)``.
+
+        What Keras callbacks (TensorBoard, the ``learning_rate`` log) record. Assigning
+        (``opt.learning_rate = x``) sets the PEAK, as the evaluator's sweep does; read the
+        peak back with :attr:`peak_learning_rate`.
+        """
+        self._warn_if_past_end()
+        return self.scheduled_learning_rate()
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        keras.optimizers.Optimizer.learning_rate.fset(self, _as_lr(value))
+
+    @property
+    def peak_learning_rate(self):
+        """The peak of the one-cycle schedule (the assignable Keras variable)."""
+        return self._get_current_learning_rate()
+
     def scheduled_learning_rate(self, learning_rate=None, step=None):
-        """``lr_t``: the peak times the one-cycle factor at ``t = iterations``."""
-        lr = self.learning_rate if learning_rate is None else learning_rate
+        """``lr_t``: the peak (or ``learning_rate``) times the one-cycle factor at ``step``
+        (default ``iterations``). Past ``total_steps`` the final rate, 0, is held."""
+        lr = self._get_current_learning_rate() if learning_rate is None else learning_rate
         if not self.one_cycle:
             return lr
         t = ops.cast(self.iterations, "float32") if step is None else step
-        return lr * one_cycle(t, self.total_steps, self.warmup_steps, self.hold_steps,
+        schedule = authors_one_cycle if self.semantics == "authors" else one_cycle
+        return lr * schedule(t, self.total_steps, self.warmup_steps, self.hold_steps,
                               self._ns)
 
+    def _warn_if_past_end(self):
+        """Warn once, where Python sees the step (eager code, callbacks reading the rate),
+        that the run went past ``total_steps``: the rate is 0 and the weights stop."""
+        if getattr(self, "_warned_past_end", False) or not self.one_cycle:
+            return
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+            if tf.inside_function():   # traced: the step is symbolic
+                return
+        try:
+            step = int(ops.convert_to_numpy(self.iterations))
+        except Exception:  # inside a trace: the step is symbolic
+            return
+        if step >= self.total_steps:
+            self._warned_past_end = True
+            warnings.warn(
+                f"{self.name}: step {step} is past total_steps={self.total_steps}; the "
+                f"one-cycle schedule ended, so the learning rate is held at its final value "
+                f"0 and the weights no longer change. Build the optimizer with total_steps "
+                f"= epochs × steps per epoch.", RuntimeWarning, stacklevel=3)
+
+    # ------------------------------------------------------------------ math
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
-        # Read the step once per apply, not once per variable: the scalars derived from
-        # it (schedules, decays, bias corrections) are then identical subgraphs that
-        # grappler / XLA compute once, instead of after every variable's assignments.
+        # Keras passes ``self.learning_rate``: already lr_t. Read the step once per apply,
+        # not once per variable: the scalars derived from it (schedules, decays, bias
+        # corrections) are then identical subgraphs that grappler / XLA compute once.
         step = ops.cast(self.iterations, "float32")
         self._step = step
         try:
-            super()._backend_update_step(grads, trainable_variables,
-                                         self.scheduled_learning_rate(learning_rate, step))
+            super()._backend_update_step(grads, trainable_variables, learning_rate)
         finally:
             self._step = None
 
@@ -238,16 +314,24 @@ class GraphOptimizer(keras.optimizers.Optimizer):
             "total_steps": self.total_steps, "warmup_steps": self.warmup_steps,
             "hold_steps": self.hold_steps, "momentum_schedule": self.momentum_schedule,
             "nesterov": self.nesterov, "seed": self.seed, "one_cycle": self.one_cycle,
-            "jit_update": self.jit_update,
+            "jit_update": self.jit_update, "space": self.space.name,
+            "semantics": self.semantics,
         })
         return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        """Inverse of :meth:`get_config`; a custom space via ``custom_objects["deap_nos_space"]``."""
+        """Inverse of :meth:`get_config`. The space is found by its name in
+        :mod:`deap_nos.spaces` (``deap_nos.spaces.register(name, space)`` before loading a
+        model whose genome uses your own operations), or given as
+        ``custom_objects["deap_nos_space"]``."""
         config = dict(config)
         config.pop("genome_text", None)
+        name = config.pop("space", None)
         space = (custom_objects or {}).get("deap_nos_space")
+        if space is None and isinstance(name, str):
+            from deap_nos import spaces
+            space = spaces.get(name)
         if space is not None:
             config["space"] = space
         return super().from_config(config, custom_objects)

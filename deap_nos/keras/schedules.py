@@ -1,6 +1,6 @@
 """Learning-rate schedules as Keras ``LearningRateSchedule`` s, and a genome's lr multiplier.
 
-- :class:`OneCycle` — the paper's base schedule (SEARCH_SPACE.md §8): linear warm-up to
+- :class:`OneCycle` — the paper's base schedule (docs/reference.md §8): linear warm-up to
   the peak, optional hold, cosine decay to 0 (:func:`deap_nos.schedules.one_cycle`).
 - :class:`MomentumCycle` — the cycled momentum coefficient of §1 (0.95→0.85→0.95).
 - :class:`FactorSchedule` — a factor × the one-cycle schedule: the learning-rate
@@ -163,7 +163,7 @@ def lr9(t, T, B):
     return B.tanh(B.maximum(P.a10(t, T, B), P.a6(t, T, B)))
 
 
-#: name -> factor ``f(t, T, B)`` multiplying the one-cycle schedule (SEARCH_SPACE.md §9).
+#: name -> factor ``f(t, T, B)`` multiplying the one-cycle schedule (docs/reference.md §9).
 LR_FACTORS = {"LR1": lr1, "LR2": lr2, "LR3": lr3, "LR4": lr4, "LR5": lr5, "LR6": lr6,
               "LR7": lr7, "LR8": lr8, "LR9": lr9}
 
@@ -242,13 +242,13 @@ def strip_lr_multiplier(genome, space=None, table=None):
     nodes = [Node(n.op, n.inputs, [None if (i, k) in drop else d
                                    for k, d in enumerate(n.decays)])
              for i, n in enumerate(genome.nodes)]
-    return type(genome)(nodes, genome.momentum, genome.flip)
+    return type(genome)(nodes, genome.momentum, genome.flip, genome.space)
 
 
 def multiplier_value(factors, t, total_steps, space, B):
     """``Π decay(t)**power`` over ``factors`` with the namespace ``B`` (1 when empty)."""
-    from ..space import default_space
-    space = space or default_space()
+    if space is None:
+        raise NOSError("multiplier_value needs the genome's space (genome.space)")
     value = 1.0
     for f in factors:
         d = decay_value(f.decay, t, total_steps, space, B)
@@ -265,6 +265,8 @@ def lr_multiplier_values(genome, total_steps, steps=None, space=None):
     B = NumpyBackend()
     if isinstance(genome, str) and genome in LR_FACTORS:
         return np.broadcast_to(LR_FACTORS[genome](t, float(total_steps), B), t.shape).copy()
+    genome = _as_genome(genome, space)
+    space = space or genome.space
     factors = lr_multiplier(genome, space)
     with np.errstate(divide="ignore"):
         value = multiplier_value(factors, t, float(total_steps), space, B)
@@ -272,16 +274,27 @@ def lr_multiplier_values(genome, total_steps, steps=None, space=None):
 
 
 def _as_genome(genome, space=None):
-    """A genome from an :class:`OptimizerGraph`, its text, or its JSON."""
-    if isinstance(genome, OptimizerGraph):
+    """A genome from a genome of any space, its text, or its JSON (whose ``"space"``
+    names the space when ``space`` is not given)."""
+    if isinstance(genome, OptimizerGraph) or (hasattr(genome, "space")
+                                              and hasattr(genome, "to_dict")):
         return genome
+    if isinstance(genome, str) and genome.lstrip().startswith("{"):
+        import json
+        try:
+            genome = json.loads(genome)
+        except ValueError as exc:
+            raise NOSError(f"not valid JSON for a genome: {exc}") from None
     if isinstance(genome, dict):
-        return OptimizerGraph.from_dict(genome, space)
+        if space is not None:
+            return space.from_dict(genome)
+        from ..spaces import genome_from_dict
+        return genome_from_dict(genome)
     if isinstance(genome, str):
-        if genome.lstrip().startswith("{"):
-            return OptimizerGraph.from_json(genome, space)
+        if space is not None:
+            return space.parse(genome)
         from ..genome import parse
-        return parse(genome, space)
+        return parse(genome)
     raise NOSError(f"expected a genome (OptimizerGraph, its text or JSON), got "
                    f"{type(genome).__name__}; build one with nos.parse('...')")
 
@@ -293,7 +306,7 @@ class FactorSchedule(keras.optimizers.schedules.LearningRateSchedule):
     Parameters
     ----------
     factor : str
-        ``"LR1"`` … ``"LR9"`` (SEARCH_SPACE.md §9), or a genome's text / JSON, whose lr
+        ``"LR1"`` … ``"LR9"`` (docs/reference.md §9), or a genome's text / JSON, whose lr
         multiplier (:func:`lr_multiplier`) becomes the factor.
     base_learning_rate : float
         The one-cycle peak.
@@ -309,8 +322,9 @@ class FactorSchedule(keras.optimizers.schedules.LearningRateSchedule):
         if self.factor in LR_FACTORS:
             self._fn = LR_FACTORS[self.factor]
         else:
-            factors = lr_multiplier(self.factor)
-            self._fn = lambda t, T, B: multiplier_value(factors, t, T, None, B)
+            genome = _as_genome(self.factor)
+            factors = lr_multiplier(genome)
+            self._fn = lambda t, T, B: multiplier_value(factors, t, T, genome.space, B)
         self.base = OneCycle(base_learning_rate, total_steps, warmup_steps, hold_steps,
                              first_lr)
 
