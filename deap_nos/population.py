@@ -51,7 +51,8 @@ from .errors import NOSError
 from .evaluation import Evaluation, genome_seed
 from .evaluator import SurrogateEvaluator
 from .stages import StageFailure as _Failure
-from .stages import sweep_rejection as _reject    # the single path's reasons, word for word
+from .stages import choose_rate, quick_check      # the single path's decisions, one rule
+from .stages import TIE_SE, accuracy_error
 from .population_runs import _Job, _Run, _SweepStart
 from .train_loop import sub_seed
 
@@ -269,15 +270,10 @@ class PopulationEvaluator(SurrogateEvaluator):
         else:
             if quick:
                 results += yield [("sweep", lr, 0) for lr in quick]
-                if all(r["train_acc"] < self.sweep_min_acc for r in results):
-                    raise _reject(results, quick, self.sweep_min_acc, "quick check")
+                quick_check(self, results)        # the single path's rules (stages.py)
             if rates[len(quick):]:
                 results += yield [("sweep", lr, 0) for lr in rates[len(quick):]]
-            top = max(results, key=lambda r: (r["train_acc"],
-                                               -r["loss"] if r["finite"] else -np.inf))
-            if top["train_acc"] < self.sweep_gate_acc:
-                raise _reject(results, rates, self.sweep_gate_acc, "full sweep")
-            best = top["lr"]
+            best = choose_rate(self, results, rates)
         info["lr"], info["stage"] = best, "train"
         info["curves"] += [{"step": [], "train_loss": [], "train_acc": [], "val_acc": []}
                            for _ in range(int(self.repeats))]
@@ -302,9 +298,9 @@ class PopulationEvaluator(SurrogateEvaluator):
         job.runs, done = [], len(job.info["sweep"])
         for position, (kind, lr, r) in enumerate(batch):
             length = self.sweep_steps if kind == "sweep" else self.steps
-            head = job.head if kind == "train" and r == 0 else None
+            head = job.heads.get(lr) if kind == "train" and r == 0 else None
             run = _Run(job, kind, lr, sub_seed(job.seed, r), r, length, self.eval_every,
-                       resume=head if head is not None and head.lr == lr else None)
+                       resume=head)
             run.order = done + position       # its place in info["sweep"] (sweep runs)
             job.runs.append(run)
             if kind == "train":
@@ -312,11 +308,11 @@ class PopulationEvaluator(SurrogateEvaluator):
             else:
                 queue.append(run)
         if batch and batch[0][0] == "train":
-            job.head = None            # its training runs hold it now
+            job.heads = {}             # its training runs hold the one they need now
 
     @staticmethod
     def _fail(job, fail):
-        job.head = None
+        job.heads = {}
         stage = job.info.pop("stage", fail.stage)
         job.result = Evaluation.failure(fail.reason, fail.stage or stage, **job.info)
 
@@ -397,7 +393,7 @@ class PopulationEvaluator(SurrogateEvaluator):
                 slots[s] = run
 
     def _keep_sweep_run(self, trainer, slot, run):
-        """Keep the best finished sweep run of each genome to start its training from.
+        """Keep the finished sweep runs of each genome that it may start training from.
 
         A genome's first training run has the sweep's seed, so the same initial
         weights, batches, dropout masks and schedule: it repeats, step for step, the
@@ -405,15 +401,20 @@ class PopulationEvaluator(SurrogateEvaluator):
         last sweep step instead saves ``sweep_steps`` of every training (40 of 880 at
         the ``default`` preset) with the same numbers. Only where the sweep ends before
         the first validation point (``sweep_steps < eval_every``), so no validation is
-        skipped; one kept run per genome at a time.
+        skipped. Kept: the runs :func:`~deap_nos.stages.choose_rate` could still pick —
+        those within its tie range of the best so far (usually one or two per genome).
         """
         if run.kind != "sweep" or not run.finished or not run.result["finite"] \
                 or run.job.done or not 0 < self.sweep_steps < min(self.eval_every,
                                                                  self.steps):
             return
-        head = run.job.head
-        if head is None or _SweepStart.rank(run) > head.key:
-            run.job.head = _SweepStart(run, trainer.snapshot(slot))
+        heads = run.job.heads
+        heads[run.lr] = _SweepStart(run, trainer.snapshot(slot))
+        top = max(heads.values(), key=lambda head: head.key)
+        floor = top.key[0] - TIE_SE * accuracy_error(top.key[0], len(top.losses),
+                                                     self.batch_size)
+        for lr in [lr for lr, head in heads.items() if head.key[0] < floor]:
+            del heads[lr]      # no longer a rate choose_rate could pick
 
     def _collect(self, run, queue):
         """A run ended: when its job's whole batch is back, advance the job."""

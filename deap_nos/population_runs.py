@@ -99,7 +99,7 @@ class _Job:
     def __init__(self, genome, seed, info):
         self.genome, self.seed, self.info = genome, seed, info
         self.codes, self.runs, self.protocol, self.result = None, [], None, None
-        self.head = None          # the best finished sweep run so far, a _SweepStart
+        self.heads = {}           # lr -> _SweepStart: finished sweep runs that could be chosen
 
     @property
     def done(self):

@@ -10,9 +10,31 @@ train ``repeats`` runs at the best one. This module holds what each stage does w
 * :func:`train_run` (stage 2, one run): train ``steps`` steps, validating every
   ``eval_every``; returns the best validation accuracy or raises the early stop or
   the non-finite loss;
+* :func:`quick_check` and :func:`choose_rate`, the sweep's two decisions — reject at
+  the quick rates, pick the best rate or reject at the gate — which the population path
+  (:mod:`deap_nos.population`) calls too, so both paths decide by one rule;
 * :class:`StageFailure`, what both raise, and :func:`sweep_rejection`, the sweep's
-  rejection reasons, which the population path (:mod:`deap_nos.population`) gives
-  word for word.
+  rejection reasons, which the population path gives word for word.
+
+The two decisions allow for the noise of what they read. A sweep run's training
+accuracy is the mean over its last 10 % of steps (:func:`~deap_nos.train_loop.tail_mean`),
+``n`` samples in all, so it carries a binomial standard error ``se = √(p(1−p)/n)`` (1.4
+points at the ``default`` preset's 4 batches of 256). Two evaluations of one genome — two
+seeds, or the single and the population path, which draw weights and batches
+differently — see different draws of it, and a hard threshold turns that noise into a
+different verdict (issue 22: PowerSign-ld passed the quick check at 26 % on one path and
+was rejected at 19 % on the other, its good rates 0.1-1 lying between the quick ones;
+``momentum: g`` took lr 10 at 72.2 % over lr 1 at 71.7 % on one path and trained badly).
+Hence:
+
+* the quick check, a shortcut before the full sweep, rejects only when every quick
+  rate stays below ``sweep_min_acc`` by more than :data:`QUICK_CHECK_SE` standard errors;
+  a genome near the gate goes on to the full sweep, whose gate (``sweep_gate_acc``, no
+  margin) decides;
+* the rate chosen is the *smallest* among those within :data:`TIE_SE` standard errors of
+  the best (ranked by training accuracy, then lower loss): the sweep sees only the
+  warm-up (40 of 60 warm-up steps at ``default``), so of two rates that train equally
+  well there, the larger has not yet met its peak and is the riskier.
 
 The functions read the evaluator's settings (``settings.sweep_steps``,
 ``settings.stop_after``, …) and append what they see to the evaluation's ``info``
@@ -24,7 +46,15 @@ import numpy as np
 
 from .train_loop import fmt_lr, reset_optimizer, set_peak_learning_rate, tail_mean
 
-__all__ = ["StageFailure", "sweep_rejection", "start_run", "sweep", "train_run"]
+__all__ = ["StageFailure", "sweep_rejection", "start_run", "sweep", "train_run",
+           "quick_check", "choose_rate", "accuracy_error", "QUICK_CHECK_SE", "TIE_SE"]
+
+#: Standard errors by which the quick check's best accuracy must stay below
+#: ``sweep_min_acc`` for the genome to be rejected without the full sweep.
+QUICK_CHECK_SE = 2.0
+#: Standard errors within the best sweep accuracy that count as a tie (the smallest
+#: tied rate is chosen).
+TIE_SE = 1.0
 
 
 class StageFailure(Exception):
@@ -53,6 +83,48 @@ def sweep_rejection(results, tried, threshold, what):
         f"{threshold:.0%} at every learning rate tried "
         f"({', '.join(fmt_lr(v) for v in tried)}); best {best_acc:.1%}{extra}",
         "sweep")
+
+
+def accuracy_error(acc, steps, batch_size):
+    """Binomial standard error of a sweep run's tail accuracy ``acc``: the mean over
+    the last 10 % of its ``steps`` batches (as :func:`tail_mean`) of ``batch_size``."""
+    n = max(1, int(np.ceil(0.1 * max(int(steps), 1)))) * max(1, int(batch_size))
+    p = min(max(float(acc), 0.0), 1.0)
+    return float(np.sqrt(p * (1.0 - p) / n))
+
+
+def _error(res, settings):
+    steps = res.get("steps", settings.sweep_steps)
+    return accuracy_error(res["train_acc"], steps, settings.batch_size)
+
+
+def quick_check(settings, results):
+    """Raise the quick check's rejection when every quick rate's run stayed below
+    ``sweep_min_acc`` by more than :data:`QUICK_CHECK_SE` standard errors."""
+    quick = settings.quick_rates
+    runs = [res for res in results if res["lr"] in quick]
+    if not runs:
+        return
+    gate = settings.sweep_min_acc
+    if all(res["train_acc"] + QUICK_CHECK_SE * _error(res, settings) < gate
+           for res in runs):
+        raise sweep_rejection(results, quick, gate, "quick check")
+
+
+def choose_rate(settings, results, rates):
+    """The learning rate the sweep picks, or raise the full sweep's rejection.
+
+    The best run ranks highest by training accuracy, then by lower loss; it must reach
+    ``sweep_gate_acc``. Among the finite runs within :data:`TIE_SE` standard errors of
+    its accuracy, the smallest learning rate is chosen.
+    """
+    best = max(results, key=lambda res: (res["train_acc"],
+                                         -res["loss"] if res["finite"] else -np.inf))
+    if best["train_acc"] < settings.sweep_gate_acc:
+        raise sweep_rejection(results, rates, settings.sweep_gate_acc, "full sweep")
+    floor = best["train_acc"] - TIE_SE * _error(best, settings)
+    tied = [res["lr"] for res in results if res["finite"] and res["train_acc"] >= floor]
+    return min(tied) if tied else best["lr"]
 
 
 def start_run(trainer, weights, lr, seed):
@@ -95,16 +167,10 @@ def sweep(settings, trainer, seed, initial, rates, info):
         return rates[0]
     for lr in quick:
         try_rate(lr)
-    if quick and all(res["train_acc"] < settings.sweep_min_acc for res in results):
-        raise sweep_rejection(results, quick, settings.sweep_min_acc, "quick check")
+    quick_check(settings, results)
     for lr in rates[len(quick):]:
         try_rate(lr)
-    # Ranking: highest final training accuracy; ties go to the lower loss.
-    best = max(results, key=lambda res: (res["train_acc"],
-                                         -res["loss"] if res["finite"] else -np.inf))
-    if best["train_acc"] < settings.sweep_gate_acc:
-        raise sweep_rejection(results, rates, settings.sweep_gate_acc, "full sweep")
-    return best["lr"]
+    return choose_rate(settings, results, rates)
 
 
 def train_run(settings, trainer, weights, lr, seed, val_batches, n_val, info, index):

@@ -12,6 +12,11 @@ parameters at base 48 on 32×32×3 inputs with 10 classes (BN's moving statistic
 included). Signals — an input shape ``(length, channels)`` such as MNIST-1D's — get the
 same network in 1-D (kernel 3, the same strides and widths), chosen from the input
 shape. Keras is imported when a model is built, not when this module is imported.
+
+Swish is built as ``x · sigmoid(x)`` (two built-in layers, plain autodiff), not as Keras'
+``"swish"`` activation: on TensorFlow that one is a ``tf.custom_gradient`` whose every
+trace leaves a gradient function in a global registry holding its graph, so a process
+that builds a model per evaluation grew without bound.
 """
 
 __all__ = ["convnet", "convnet_params", "PAPER_PARAMS"]
@@ -80,7 +85,12 @@ def convnet(base, input_shape=(32, 32, 3), classes=10, dropout=0.2, name=None):
         x = conv(filters, 3, strides=stride, padding="same", use_bias=True,
                           name=f"conv{i + 1}")(x)
         x = layers.BatchNormalization(name=f"bn{i + 1}")(x)
-        x = layers.Activation("swish", name=f"swish{i + 1}")(x)
+        # swish as x·sigmoid(x) from two built-in layers, not Activation("swish"): on
+        # TensorFlow that is tf.nn.silu, a tf.custom_gradient, and every trace of one
+        # registers a gradient function in TensorFlow's global registry that keeps the
+        # whole traced graph alive — ≈ 20 MB per evaluation (issue 22).
+        gate = layers.Activation("sigmoid", name=f"sigmoid{i + 1}")(x)
+        x = layers.Multiply(name=f"swish{i + 1}")([x, gate])
     x = pool(name="pool")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = layers.Dense(int(classes), activation="softmax", name="head")(x)
