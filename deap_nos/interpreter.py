@@ -104,12 +104,22 @@ class Interpreter:
         inside (as ``GraphOptimizer`` does). False: ``lr`` is used as given.
     seed : int
         Seed of the dropout operations.
+    semantics : {"default"}
+        Only the package's semantics: ``"authors"`` (docs/reference_authors.md) trains
+        through the single path (``SurrogateEvaluator`` / ``GraphOptimizer``) and is
+        refused here.
     """
 
     def __init__(self, space=None, max_nodes=None, total_steps=1000, warmup_steps=0,
                  hold_steps=0, momentum_schedule="cycle", nesterov="default",
-                 segments=None, one_cycle=True, seed=0):
+                 segments=None, one_cycle=True, seed=0, semantics="default"):
         from .space import default_space
+        from .schedules import check_semantics
+
+        if check_semantics(semantics) != "default":
+            raise NOSError("the population interpreter runs semantics='default' only; "
+                           "train semantics='authors' with SurrogateEvaluator "
+                           "(--evaluator single) or GraphOptimizer(semantics='authors')")
 
         self.space = space or default_space()
         self.max_nodes = int(max_nodes or self.space.n_hidden + 1)

@@ -102,6 +102,10 @@ class PopulationEvaluator(SurrogateEvaluator):
         if self.augment:
             raise NOSError("augment=True is not supported by PopulationEvaluator; use "
                            "SurrogateEvaluator (--evaluator single) for augmented data")
+        if self.semantics != "default":
+            raise NOSError(f"semantics={self.semantics!r} is not supported by "
+                           "PopulationEvaluator (its interpreter runs the default); use "
+                           "SurrogateEvaluator (--evaluator single)")
         if int(slots) < 1:
             raise NOSError(f"slots must be a positive integer, got {slots!r}")
         self.slots = int(slots)

@@ -122,7 +122,21 @@ def s_running_max(x, n, t, B):
     return n, n
 
 
+def s_delta_authors(x, n, t, B):
+    """The authors' search code's ``deltaChange``: ``n ← x − n``, output ``n``.
+
+    An alternating sum x_t − x_{t−1} + x_{t−2} − …, not a difference; used under
+    ``semantics="authors"`` only (docs/reference_authors.md).
+    """
+    n = x - n
+    return n, n
+
+
 STATEFUL = {"ema": s_ema, "delta": s_delta, "running_max": s_running_max}
+
+#: Under ``semantics="authors"`` a program runs the right-hand function in place of the
+#: left-hand one (matched by identity, so a space that reuses ``s_delta`` gets it too).
+AUTHORS_VARIANTS = {s_delta: s_delta_authors}
 
 # ---------------------------------------------------------------------------
 # Binary operations (§4)

@@ -12,8 +12,8 @@ import numpy as np
 from .backend import NumpyBackend
 from .genes import HIDDEN, is_index, stable_hash, validate
 from .space import space_of
-from .primitives import MOMENTS
-from .schedules import momentum_cycle
+from .primitives import AUTHORS_VARIANTS, MOMENTS
+from .schedules import check_semantics, momentum_cycle, one_cycle
 
 
 class Context:
@@ -59,10 +59,17 @@ class Program:
         when no schedule is given).
     nesterov : {"default", "authors"}
         ``w ← w + m·μ − lr·u`` (default) or the authors' search code ``w ← w + μ − lr·u``.
+    semantics : {"default", "authors"}
+        ``"authors"``: every choice of the authors' search code (docs/reference_authors.md)
+        — their Nesterov form, ``delta`` as ``n ← x − n``, their momentum cycle and
+        (:meth:`lr_factor`) their ``t/W`` warm-up.
     """
 
     def __init__(self, genome, space, backend, total_steps, warmup_steps=0, hold_steps=0,
-                 momentum_schedule="cycle", nesterov="default"):
+                 momentum_schedule="cycle", nesterov="default", semantics="default"):
+        self.semantics = check_semantics(semantics)
+        if semantics == "authors":
+            nesterov = "authors"
         self.genome = genome
         self.space = space
         self.B = backend
@@ -81,7 +88,10 @@ class Program:
     def _node_step(self, index):
         node = self.genome.nodes[index]
         prim = self.space.op(node.op)
-        return index, prim, node.inputs, node.decays
+        fn = prim.fn
+        if self.semantics == "authors":
+            fn = AUTHORS_VARIANTS.get(fn, fn)
+        return index, prim, fn, node.inputs, node.decays
 
     # ------------------------------------------------------------------ state
     def state_names(self):
@@ -105,7 +115,7 @@ class Program:
         ctx = Context(grad, params, step, {m: new[m] for m in self.moments}, B)
         operands = {}
         values = {}
-        for index, prim, inputs, decays in self._steps:
+        for index, prim, fn, inputs, decays in self._steps:
             args = []
             for ref, decay in zip(inputs, decays):
                 if isinstance(ref, str):
@@ -119,17 +129,23 @@ class Program:
                 args.append(x)
             if prim.stateful:
                 key = f"node{index}"
-                values[index], new[key] = prim.fn(args[0], state[key], step, B)
+                values[index], new[key] = fn(args[0], state[key], step, B)
             else:
-                values[index] = prim.fn(*args, B)
+                values[index] = fn(*args, B)
         return values[self.genome.output], new
 
     def momentum_coefficient(self, step):
         """``m_t``: the cycled coefficient, or the constant given."""
         if self.momentum_schedule == "cycle":
             return momentum_cycle(step, self.total_steps, self.warmup_steps,
-                                  self.hold_steps, self.B)
+                                  self.hold_steps, self.B, semantics=self.semantics)
         return float(self.momentum_schedule)
+
+    def lr_factor(self, step):
+        """The one-cycle factor at ``step`` under this program's semantics (callers
+        multiply the peak rate by it before :meth:`update`)."""
+        return one_cycle(step, self.total_steps, self.warmup_steps, self.hold_steps,
+                         self.B, semantics=self.semantics)
 
     def update(self, grad, state, params, step, lr, sign=None):
         """Additive change ``delta`` for ``params`` (``w ← w + delta``) and the new state.

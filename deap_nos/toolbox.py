@@ -18,15 +18,17 @@ def individual_class():
     return creator.GraphIndividual
 
 
-def make_toolbox(space, evaluate, workers=1, kinds=None):
+def make_toolbox(space, evaluate, workers=1, kinds=None, integrity=None):
     """A toolbox with ``individual`` (initGraph), ``mutate`` (mutGraph, restricted to
     ``kinds`` when given), ``evaluate`` and — for ``workers > 1`` — a process-pool
     ``map`` (:class:`~deap_nos.parallel.ProcessMap`; stop it with
-    ``deap_nos.parallel.close_map(toolbox.map)``).
+    ``deap_nos.parallel.close_map(toolbox.map)``). ``integrity``: keyword arguments of
+    the integrity check that both run (e.g. ``{"semantics": "authors"}``).
     """
     toolbox = base.Toolbox()
-    toolbox.register("individual", initGraph, individual_class(), space)
-    toolbox.register("mutate", mutGraph, space=space, kinds=kinds)
+    toolbox.register("individual", initGraph, individual_class(), space,
+                     integrity=integrity)
+    toolbox.register("mutate", mutGraph, space=space, kinds=kinds, integrity=integrity)
     toolbox.register("evaluate", evaluate)
     if workers > 1:
         toolbox.register("map", process_map(workers))

@@ -21,7 +21,7 @@ import keras
 from keras import ops
 
 from ..errors import NOSError
-from ..schedules import one_cycle
+from ..schedules import check_semantics, one_cycle
 from .backend import KerasBackend
 from .schedules import _as_genome
 
@@ -119,6 +119,10 @@ class GraphOptimizer(keras.optimizers.Optimizer):
         ``m_t``: the cycle, or a constant (the paper's 0.9 when unscheduled).
     nesterov : {"default", "authors"}
         Which Nesterov form (see above).
+    semantics : {"default", "authors"}
+        ``"authors"``: the authors' search code's choices throughout — their Nesterov
+        form, ``delta`` as ``n ← x − n``, a ``t/W`` warm-up (step 0 at rate 0) and their
+        momentum cycle (docs/reference_authors.md). Graph spaces only.
     space : search space, optional
         The genome's space (default: ``genome.space``; any space of
         :mod:`deap_nos.spaces` — nos, termmix, autolr, yours). Saved by name: a model
@@ -142,7 +146,7 @@ class GraphOptimizer(keras.optimizers.Optimizer):
     def __init__(self, genome, learning_rate=1e-3, total_steps=1000, warmup_steps=None,
                  hold_steps=0, momentum_schedule="cycle", nesterov="default", space=None,
                  seed=None, one_cycle=True, jit_update=True, name="graph_optimizer",
-                 **kwargs):
+                 semantics="default", **kwargs):
         super().__init__(learning_rate=_as_lr(learning_rate), name=name, **kwargs)
         warmup_steps = default_warmup(total_steps) if warmup_steps is None else warmup_steps
         _check_schedule_args(total_steps, warmup_steps, hold_steps, momentum_schedule,
@@ -155,6 +159,8 @@ class GraphOptimizer(keras.optimizers.Optimizer):
         self.momentum_schedule = (momentum_schedule if momentum_schedule == "cycle"
                                   else float(momentum_schedule))
         self.nesterov = nesterov
+        self.semantics = check_semantics(semantics)
+        options = {"semantics": semantics} if semantics != "default" else {}
         self.seed = seed
         self.one_cycle = bool(one_cycle)
         self.jit_update = bool(jit_update) and keras.backend.backend() == "tensorflow"
@@ -163,7 +169,7 @@ class GraphOptimizer(keras.optimizers.Optimizer):
         self.program = self.space.compile(
             self.genome, self._ns, total_steps=self.total_steps,
             warmup_steps=self.warmup_steps, hold_steps=self.hold_steps,
-            momentum_schedule=self.momentum_schedule, nesterov=nesterov)
+            momentum_schedule=self.momentum_schedule, nesterov=nesterov, **options)
         self.state_names = tuple(self.program.state_names())
         self._runtime = _Runtime(self.program, self.state_names, self.jit_update)
 
@@ -194,7 +200,7 @@ class GraphOptimizer(keras.optimizers.Optimizer):
             return lr
         t = ops.cast(self.iterations, "float32") if step is None else step
         return lr * one_cycle(t, self.total_steps, self.warmup_steps, self.hold_steps,
-                              self._ns)
+                              self._ns, semantics=self.semantics)
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
         # Read the step once per apply, not once per variable: the scalars derived from
@@ -239,7 +245,7 @@ class GraphOptimizer(keras.optimizers.Optimizer):
             "genome": self.genome.to_json(), "genome_text": str(self.genome),
             "total_steps": self.total_steps, "warmup_steps": self.warmup_steps,
             "hold_steps": self.hold_steps, "momentum_schedule": self.momentum_schedule,
-            "nesterov": self.nesterov, "seed": self.seed, "one_cycle": self.one_cycle,
+            "nesterov": self.nesterov, "semantics": self.semantics, "seed": self.seed, "one_cycle": self.one_cycle,
             "jit_update": self.jit_update,
         })
         return config
