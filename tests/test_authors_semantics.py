@@ -256,3 +256,11 @@ def test_search_preset_authors_checks_with_authors_semantics():
     args = build_parser().parse_args(["search", "--preset", "quick", "--workers", "1",
                                       "--evaluator", "single"])
     assert _search_toolbox(args)[0].individual.keywords["integrity"] is None
+
+
+def test_check_command_semantics(capsys):
+    from deap_nos.cli import main
+
+    assert main(["check", "nesterov: delta(g)"]) == 1
+    assert main(["check", "nesterov: delta(g)", "--semantics", "authors"]) == 0
+    assert "passes" in capsys.readouterr().out

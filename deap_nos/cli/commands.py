@@ -98,7 +98,7 @@ def cmd_check(args):
     """Run the integrity check and print the final loss per learning rate."""
     from ..integrity import integrity_check
     genome = load_genome(args.genome)
-    result = integrity_check(genome)
+    result = integrity_check(genome, semantics=getattr(args, "semantics", "default"))
     verdict = "passes" if result.passed else f"fails ({result.reason})"
     print(f"{genome}: integrity check {verdict}" + (" with the sign flipped" if result.flip else ""))
     for lr, loss in zip(result.lrs, result.losses):
