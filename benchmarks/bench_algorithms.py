@@ -58,7 +58,7 @@ def timed_particle(toolbox, n, nsteps, nmut, **kwargs):
     start = time.perf_counter()
     _, log = eaParticle(population(n), toolbox, nsteps, nmut, halloffame=hof,
                         verbose=False, **kwargs)
-    return time.perf_counter() - start, sum(log.select("evals")), str(log)
+    return time.perf_counter() - start, sum(log.select("nevals")), str(log)
 
 
 def throughput(sleep):

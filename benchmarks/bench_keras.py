@@ -1,7 +1,7 @@
 """Step time of GraphOptimizer relative to keras.optimizers.Adam on the surrogate ConvNet.
 
 Measures, side by side in one process, a compiled (``tf.function``) training step of the
-ConvNet(base) surrogate (SEARCH_SPACE.md §8; CIFAR-shaped 32×32×3 inputs, 10 classes) for
+ConvNet(base) surrogate (docs/reference.md §8; CIFAR-shaped 32×32×3 inputs, 10 classes) for
 keras Adam and for GraphOptimizer running AdamSpace, Opt1 and Opt10. Each optimizer has
 its own model and traced step; after warm-up, repetitions are interleaved (A, B, C, D,
 A, B, ...) in a shuffled order each time, so that drifts of the machine hit all alike, and the reported ratio is the

@@ -18,8 +18,18 @@ On a GPU without the CIFAR-10 files (the issue's timing of the ``paper`` preset)
 
     python benchmarks/bench_population.py --preset paper --random-data --single 2 \
         --genomes 64 --slots 16 64 256
+
+Backends side by side (``--backend jax tensorflow``: every K on each, ratios printed);
+``--throughput N`` times N steps of every slot training AdamSpace instead of whole
+evaluations and reports seconds per fully trained candidate (the preset's sweep and
+training steps ÷ run-steps per second), the stand-alone anchor's measure; ``--single 0``
+skips the single path (a machine without TensorFlow)::
+
+    python benchmarks/bench_population.py --preset paper --random-data --backend jax \
+        --single 0 --throughput 50 --slots 16 64 256
 """
 import argparse
+import importlib.util
 import os
 import random
 import sys
@@ -105,11 +115,31 @@ def time_single(preset, gs, overrides):
     return len(gs) / (time.perf_counter() - start), results
 
 
-def time_population(preset, gs, slots, overrides):
+def full_candidate_steps(ev):
+    """Training steps of a candidate that passes the sweep and trains to the end."""
+    return ev.sweep_steps * len(ev.all_rates) + ev.steps * ev.repeats
+
+
+def time_throughput(preset, slots, steps, overrides, backend):
+    """``(run-steps/s, compile s, s per fully trained candidate)``: every slot training
+    AdamSpace ``steps`` steps (the slot probe's measure)."""
+    from deap_nos.population import PopulationEvaluator
+    from deap_nos.slots import run_steps_per_second
+
+    ev = PopulationEvaluator.preset(preset, slots=slots, backend=backend, **overrides)
+    ev.dataset()
+    start = time.perf_counter()
+    rate = run_steps_per_second(ev, slots, steps)
+    total = time.perf_counter() - start
+    compile_s = total - slots * steps / rate
+    return rate, compile_s, full_candidate_steps(ev) / rate
+
+
+def time_population(preset, gs, slots, overrides, backend="tensorflow"):
     from deap_nos.batched import BatchedConvNet
     from deap_nos.population import PopulationEvaluator
 
-    ev = PopulationEvaluator.preset(preset, slots=slots, **overrides)
+    ev = PopulationEvaluator.preset(preset, slots=slots, backend=backend, **overrides)
     ds = ev.dataset()
     start = time.perf_counter()
     ev.trainer().run(1)                       # trace + XLA compile, once per process
@@ -121,7 +151,8 @@ def time_population(preset, gs, slots, overrides):
     flops = BatchedConvNet(ev.base, ds.input_shape, ds.classes).flops(ev.batch_size)
     achieved = c["run_steps"] * flops / max(c["train_seconds"], 1e-9)
     busy = c["run_steps"] / max(c["slot_steps"], 1)
-    return len(gs) / wall, compile_s, achieved, busy, results
+    seconds = c["train_seconds"] / max(c["run_steps"], 1) * full_candidate_steps(ev)
+    return len(gs) / wall, compile_s, achieved, busy, results, seconds
 
 
 def time_chunked_and_streamed(preset, gs, slots, overrides):
@@ -169,6 +200,42 @@ def time_processes(preset, gs, workers, overrides, population):
     return len(gs) / wall, mapper.threads, results
 
 
+def _importable(name):
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:
+        return False
+
+
+def throughput_table(args, overrides):
+    """Run-steps per second of each backend at each K, and the ratios between them."""
+    print("| backend | K | run-steps/s | compile s | s per fully trained candidate |")
+    print("|---|---|---|---|---|")
+    rates = {}
+    for k in args.slots:
+        for backend in args.backend:
+            try:
+                rate, compile_s, full = time_throughput(args.preset, k, args.throughput,
+                                                        overrides, backend)
+            except Exception as exc:     # noqa: BLE001 - out of memory at this K: say so
+                print(f"| {backend} | {k} | failed: {type(exc).__name__}: "
+                      f"{str(exc).splitlines()[0][:120]} | – | – |", flush=True)
+                continue
+            rates[backend, k] = rate
+            print(f"| {backend} | {k} | {rate:,.0f} | {compile_s:.1f} | {full:.2f} |",
+                  flush=True)
+    print_ratios(rates, args.backend, args.slots, "run-steps/s")
+
+
+def print_ratios(rates, backends, slots, what):
+    """``first backend ÷ each other`` at every K both were timed at."""
+    for other in backends[1:]:
+        for k in slots:
+            if (backends[0], k) in rates and (other, k) in rates:
+                print(f"ratio {backends[0]} / {other} at K={k}: "
+                      f"{rates[backends[0], k] / rates[other, k]:.2f}x {what}", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="default")
@@ -188,6 +255,12 @@ def main(argv=None):
     parser.add_argument("--random-data", action="store_true",
                         help="CIFAR-10-shaped random images with learnable labels instead of "
                         "the real files (timing only)")
+    parser.add_argument("--backend", nargs="+", default=["tensorflow"],
+                        choices=("tensorflow", "jax"),
+                        help="population trainer backends, each timed at every K")
+    parser.add_argument("--throughput", type=int, default=0, metavar="STEPS",
+                        help="time STEPS steps of every slot (AdamSpace) instead of whole "
+                        "evaluations")
     parser.add_argument("--zoo", action="store_true",
                         help="zoo genomes (all train to the end) instead of random ones")
     args = parser.parse_args(argv)
@@ -203,26 +276,39 @@ def main(argv=None):
         overrides.update(data="cifar10", data_options={"data_dir": folder})
     most = args.genomes or max(16, 2 * max(args.slots))
     gs = (zoo_genomes if args.zoo else genomes)(max(most, args.single))
-    peak = peak_flops()
-    single, results = time_single(args.preset, gs[:args.single], overrides)
+    tf_ok = _importable("tensorflow")
+    peak = peak_flops() if tf_ok else float("nan")
+    if args.single and tf_ok:
+        single, results = time_single(args.preset, gs[:args.single], overrides)
+        ended = f"single path ended at {stages(results)}"
+    else:
+        single, ended = float("nan"), "single path not timed"
     print(f"preset {args.preset} {overrides or ''}; {'zoo' if args.zoo else 'random'} "
-          f"genomes (single path ended at {stages(results)}); peak (XLA f32 matmul) "
-          f"{peak / 1e9:.1f} GFLOP/s")
-    print("| evaluator | evals/s | × single | compile s | train GFLOP/s | of peak | busy |")
-    print("|---|---|---|---|---|---|---|")
-    print(f"| SurrogateEvaluator | {single:.3f} | 1.0 | – | – | – | – |")
+          f"genomes ({ended}); peak (XLA f32 matmul) {peak / 1e9:.1f} GFLOP/s", flush=True)
+    if args.throughput:
+        throughput_table(args, overrides)
+        return
+    print("| evaluator | evals/s | × single | compile s | train GFLOP/s | of peak | busy "
+          "| s per full candidate |")
+    print("|---|---|---|---|---|---|---|---|")
+    print(f"| SurrogateEvaluator | {single:.3f} | 1.0 | – | – | – | – | – |")
+    rates = {}
     for k in args.slots:
         n = args.genomes or max(16, 2 * k)
-        rate, compile_s, achieved, busy, results = time_population(args.preset, gs[:n], k,
-                                                                    overrides)
-        print(f"| PopulationEvaluator K={k} ({n} genomes: {stages(results)}) | {rate:.3f} | "
-              f"{rate / single:.1f} | {compile_s:.1f} | {achieved / 1e9:.1f} | "
-              f"{achieved / peak:.1%} | {busy:.0%} |", flush=True)
+        for backend in args.backend:
+            rate, compile_s, achieved, busy, results, full = time_population(
+                args.preset, gs[:n], k, overrides, backend)
+            rates[backend, k] = rate
+            print(f"| PopulationEvaluator[{backend}] K={k} ({n} genomes: {stages(results)}) "
+                  f"| {rate:.3f} | {rate / single:.1f} | {compile_s:.1f} | "
+                  f"{achieved / 1e9:.1f} | {achieved / peak:.1%} | {busy:.0%} | {full:.2f} |",
+                  flush=True)
         if args.streaming:
             for label, rate, busy in time_chunked_and_streamed(args.preset, gs[:n], k,
                                                                overrides):
                 print(f"| PopulationEvaluator K={k}, {label} | {rate:.3f} | "
-                      f"{rate / single:.1f} | – | – | – | {busy:.0%} |", flush=True)
+                      f"{rate / single:.1f} | – | – | – | {busy:.0%} | – |", flush=True)
+    print_ratios(rates, args.backend, args.slots, "evals/s")
     if args.processes:
         n = args.genomes or max(16, 2 * args.slots[0])
         for population in (False, True):

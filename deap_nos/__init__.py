@@ -11,8 +11,9 @@ first use (``nos.keras``, ``nos.zoo``, ``nos.SurrogateEvaluator``).
 """
 import importlib
 
-from .errors import (ArityError, CyclicGraphError, DataError, DuplicateNameError,
-                     GenomeError, NOSError, ParseError, UnknownNameError)
+from .errors import (ArityError, ConfigurationError, CyclicGraphError, DataError,
+                     DuplicateNameError, GenomeError, NOSError, ParseError,
+                     UnknownNameError)
 from .evaluation import FAILED_FITNESS, Evaluation
 from .genome import DecayGraph, Node, OptimizerGraph, parse, validate
 from .integrity import decay_integrity, integrity_check
@@ -21,7 +22,7 @@ from .space import SearchSpace
 from .syntax import parse_decay
 from .variation import initGraph, mutGraph, mutate_decay, random_decay, random_graph
 
-__version__ = "0.1.0"
+__version__ = "0.3.0"
 
 _LAZY = {
     "keras": ("deap_nos.keras", None),
@@ -43,6 +44,7 @@ _LAZY = {
     "eliminate": ("deap_nos.algorithms", "eliminate"),
     "verdict": ("deap_nos.heldout", "verdict"),
     "reevaluate": ("deap_nos.heldout", "reevaluate"),
+    "optax": ("deap_nos.optax", None),
 }
 
 
@@ -72,7 +74,7 @@ def __getattr__(name):
     return value
 
 
-__all__ = ["ArityError", "CyclicGraphError", "DataError", "DecayGraph", "DuplicateNameError",
+__all__ = ["ArityError", "ConfigurationError", "CyclicGraphError", "DataError", "DecayGraph", "DuplicateNameError",
            "Evaluation", "FAILED_FITNESS", "GenomeError", "NOSError", "Node", "OptimizerGraph",
            "ParseError", "Program", "SearchSpace", "UnknownNameError", "compile",
            "decay_integrity", "initGraph", "integrity_check", "mutGraph", "mutate_decay",

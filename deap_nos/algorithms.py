@@ -93,8 +93,12 @@ def _hof_restore(halloffame, state):
 
 
 def _new_logbook(first, stats, extra=()):
+    """A logbook with DEAP's ``gen`` and ``nevals`` first (as in ``eaSimple``), then
+    the algorithm's own counter *first* (unless it is ``"gen"``) and *extra* columns,
+    ``cached``, ``failures`` and the *stats* fields."""
     logbook = tools.Logbook()
-    logbook.header = [first, "evals", "cached", "failures", *extra] + (
+    own = [first] if first != "gen" else []
+    logbook.header = ["gen", "nevals", *own, *extra, "cached", "failures"] + (
         stats.fields if stats is not None else [])
     return logbook
 
@@ -105,7 +109,9 @@ def _record(session, logbook, population, children, counts, stats, halloffame,
     if halloffame is not None and children:
         halloffame.update(children)
     record = stats.compile(population) if stats is not None else {}
-    logbook.record(**fields, **counts, **record)
+    counts = dict(counts)
+    nevals = counts.pop("evals")      # DEAP's name: genomes evaluated (not cached)
+    logbook.record(**fields, nevals=nevals, **counts, **record)
     if verbose:
         session.print(logbook.stream)
 
@@ -152,7 +158,9 @@ def eaParticle(population, toolbox, nsteps, nmut, stats=None, halloffame=None,
     :param logfile: Per-evaluation log (default ``evaluations.log`` in the run folder).
     :param seed: Seed ``random``/numpy (and TensorFlow if imported) before starting.
     :returns: The final particles and a :class:`~deap.tools.Logbook` with a line per
-        step (``step``, ``evals``, ``cached``, ``failures``, ``redone`` and *stats*).
+        step: DEAP's ``gen`` (the step, 0 for the initial particles) and ``nevals``
+        (genomes trained), then ``redone`` (fresh mutations of stage-1 failures),
+        ``cached`` (children answered from the cache), ``failures`` and *stats*.
 
     The algorithm::
 
@@ -183,7 +191,7 @@ def eaParticle(population, toolbox, nsteps, nmut, stats=None, halloffame=None,
         for index, ind in enumerate(population):
             ind.particle = index      # inherited by clones: the log names each child's particle
         lineages = [{genome_key(ind)} for ind in population]
-        logbook, start = _new_logbook("step", stats, ("redone",)), 0
+        logbook, start = _new_logbook("gen", stats, ("redone",)), 0
     else:
         population, lineages = snapshot["population"], snapshot["lineages"]
         logbook, start = snapshot["logbook"], snapshot["step"]
@@ -200,7 +208,7 @@ def eaParticle(population, toolbox, nsteps, nmut, stats=None, halloffame=None,
                 session, population, lineages, toolbox, nmut, redo, redo_if,
                 mutate_kwargs, max_tries)
         _record(session, logbook, population, children, counts, stats, halloffame,
-                verbose, step=step)
+                verbose, gen=step)
     session.finish(nsteps + 1, population=population, lineages=lineages,
                    logbook=logbook, hof=_hof_state(halloffame))
     return population, logbook
@@ -252,8 +260,9 @@ def eaRegularized(population, toolbox, cycles, sample_size, stats=None,
     :param stats, halloffame, verbose, mutate_kwargs, checkpoint, resume,
         checkpoint_every, logfile, seed: As in :func:`eaParticle`.
     :returns: The final population and a :class:`~deap.tools.Logbook` with a line per
-        batch (``cycle`` = children produced so far, ``evals``, ``cached``,
-        ``failures`` and *stats*).
+        batch: DEAP's ``gen`` (the batch, 0 for the initial population) and
+        ``nevals`` (genomes trained), then ``cycle`` (children produced so far),
+        ``cached``, ``failures`` and *stats*.
 
     The algorithm::
 
@@ -303,7 +312,7 @@ def eaRegularized(population, toolbox, cycles, sample_size, stats=None,
             population = population[size:] + children
             done += size
         _record(session, logbook, population, children, counts, stats, halloffame,
-                verbose, cycle=done)
+                verbose, gen=step, cycle=done)
         step += 1
     session.finish(step, population=population, logbook=logbook, done=done,
                    hof=_hof_state(halloffame))

@@ -16,7 +16,7 @@ Names every backend provides::
 import numpy as np
 from scipy import special
 
-#: The small constant of SEARCH_SPACE.md (``eps`` in log, recip, div).
+#: The small constant of docs/reference.md (``eps`` in log, recip, div).
 EPS = 1e-7
 
 

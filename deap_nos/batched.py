@@ -29,7 +29,7 @@ def _glorot(rng, shape, fan_in, fan_out):
 
 
 class BatchedConvNet:
-    """ConvNet(base) (SEARCH_SPACE.md §8) for K runs at once.
+    """ConvNet(base) (docs/reference.md §8) for K runs at once.
 
     Parameters
     ----------

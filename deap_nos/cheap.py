@@ -42,6 +42,7 @@ from .errors import NOSError
 from .evaluation import Evaluation, genome_seed
 from .program import compile as compile_genome
 from .schedules import one_cycle
+from .space import space_argument
 
 __all__ = ["DigitsEvaluator", "SoftmaxEvaluator", "load_digits_split", "genome_seed"]
 
@@ -98,7 +99,8 @@ class DigitsEvaluator:
                 raise NOSError(f"{name} must be an integer >= {low}, got {value!r}")
         self.lrs, self.steps, self.batch_size = lrs, steps, batch_size
         self.warmup, self.hidden, self.eval_every = warmup, hidden, eval_every
-        self.threshold, self.seed, self.space = float(threshold), int(seed), space
+        self.threshold, self.seed = float(threshold), int(seed)
+        self.space = space_argument(space, "DigitsEvaluator")
         self.init_scale = float(init_scale)
 
     def __repr__(self):

@@ -53,8 +53,9 @@ import numpy as np
 
 from deap_nos.errors import NOSError, UnknownNameError
 from deap_nos.evaluation import Evaluation, genome_seed
+from deap_nos.space import space_argument
 from deap_nos.presets import PAPER_LR_GRID, PAPER_QUICK_RATES, PRESETS  # noqa: F401
-from deap_nos.schedules import check_semantics
+from deap_nos.authors import check_semantics
 from deap_nos.stages import StageFailure, sweep, train_run
 from deap_nos.train_loop import (TrainLoop, configure_devices, graph_optimizer_factory,
                                  seed_everything, sub_seed)
@@ -198,6 +199,7 @@ class SurrogateEvaluator:
             raise UnknownNameError(f"unknown aggregate {self.aggregate!r}; known: "
                                    f"{', '.join(_AGGREGATES)}")
         check_semantics(self.semantics)
+        self.space = space_argument(self.space, type(self).__name__)
         if self.warmup_steps is not None and not 0 <= int(self.warmup_steps) <= self.steps:
             raise NOSError(f"warmup_steps={self.warmup_steps} must lie in 0..steps "
                            f"({self.steps}); None means 10 % of steps")

@@ -42,7 +42,7 @@ class OptimizerGraph:
     nodes : sequence of Node
         Hidden nodes followed by the output node (last).
     momentum : {"none", "momentum", "nesterov"}
-        The update form of SEARCH_SPACE.md §1.
+        The update form of docs/reference.md §1.
     flip : bool
         Use ``-u`` instead of ``u`` (set by the integrity check when only the reversed
         sign descends).

@@ -53,6 +53,7 @@ class Row:
     diff: float = None
     p_welch: float = None
     p_mannwhitney: float = None
+    curves: list = None     # the evaluation's training curves, one per seed
 
     @property
     def mean(self):
@@ -151,7 +152,8 @@ class Verdict:
         return "\n".join(lines)
 
     def write(self, folder):
-        """Write ``verdict.md``, ``verdict.csv`` (one line per seed) and ``verdict.png``."""
+        """Write ``verdict.md``, ``verdict.csv`` (one line per seed), ``verdict.png`` and
+        ``verdict_curves.png`` (test accuracy and training loss per step)."""
         os.makedirs(folder, exist_ok=True)
         with open(os.path.join(folder, "verdict.md"), "w", encoding="utf-8") as stream:
             stream.write(self.report() + "\n")
@@ -165,6 +167,11 @@ class Verdict:
                     out.writerow([r.name, k, score, r.lr, r.diff, r.p_welch,
                                   r.p_mannwhitney, r.failure or "", r.equation])
         self.plot(os.path.join(folder, "verdict.png"))
+        if any(r.curves for r in self.rows):
+            from deap_nos.plots import plot_curves
+            plot_curves({r.name: {"curves": r.curves, "lr": r.lr} for r in self.rows},
+                        os.path.join(folder, "verdict_curves.png"),
+                        title="verdict runs (train + validation)", acc_label="test accuracy")
 
     def plot(self, path):
         """One box per optimizer with its seeds as dots (failed optimizers left out)."""
@@ -181,9 +188,9 @@ def _fmt_lr(lr):
 # ------------------------------------------------------------------------- training
 def _subject(spec, space):
     """``(name, equation, optimizer factory or None, what the evaluator is given)``."""
-    from deap_nos.keras.builtin import BuiltinFactory
-
     if isinstance(spec, str) and spec.startswith("keras:"):
+        from deap_nos.keras.builtin import BuiltinFactory
+
         name = spec.split(":", 1)[1]
         if name == "sgd-momentum":
             return spec, "keras SGD, momentum 0.9", BuiltinFactory("sgd", momentum=0.9), spec
@@ -206,13 +213,20 @@ def _space_factory(genome):
     return factory() if callable(factory) else None
 
 
-def _test_evaluator(preset, dataset, seeds, space, factory, overrides):
-    """A paired evaluator training on train+val and validating on test, no early stop."""
+def _test_evaluator(preset, dataset, seeds, space, factory, overrides, backend="tensorflow"):
+    """A paired evaluator training on train+val and validating on test, no early stop
+    (with a backend other than TensorFlow: the population evaluator on it)."""
     from deap_nos.evaluator import SurrogateEvaluator
 
     options = dict(overrides)
     options.update(data=dataset.train_and_val(), repeats=int(seeds), paired=True,
                    min_train_acc=0.0, space=space, optimizer_factory=factory)
+    if backend != "tensorflow":
+        from deap_nos.population import PopulationEvaluator
+
+        options.pop("optimizer_factory")
+        return PopulationEvaluator.preset(preset, slots=int(seeds), backend=backend,
+                                          **options)
     return SurrogateEvaluator.preset(preset, **options)
 
 
@@ -227,16 +241,22 @@ def _raw_dataset(evaluator):
 
 
 def _run(evaluator, subject):
-    """``(final test accuracy per seed, lr, failure reason)`` of one optimizer."""
+    """``(final test accuracy per seed, lr, failure reason, curves)`` of one optimizer."""
     result = evaluator(subject)
+    curves = result.info.get("curves")
     if result.info.get("failed"):
-        return [], result.info.get("lr"), result.info.get("reason")
+        return [], result.info.get("lr"), result.info.get("reason"), curves
     finals = [curve["val_acc"][-1] for curve in result.info["curves"]]
-    return finals, result.info.get("lr"), None
+    return finals, result.info.get("lr"), None, curves
 
 
-def verdict(genomes, baselines=BASELINES, seeds=5, preset="default", *, reference=REFERENCE,
-            names=None, space=None, dataset=None, progress=None, **overrides):
+#: The baselines and reference of a verdict without Keras (``backend="jax"``).
+GENOME_BASELINES, GENOME_REFERENCE = ("AdamSpace", "QHM"), "AdamSpace"
+
+
+def verdict(genomes, baselines=None, seeds=5, preset="default", *, reference=None,
+            names=None, space=None, dataset=None, progress=None, backend="tensorflow",
+            **overrides):
     """Retrain ``genomes`` and ``baselines`` with ``seeds`` paired seeds; score on test.
 
     Parameters
@@ -260,6 +280,10 @@ def verdict(genomes, baselines=BASELINES, seeds=5, preset="default", *, referenc
         The data (default: the preset's); must have a test split.
     progress : callable, optional
         Called with a line of text after each optimizer.
+    backend : {"tensorflow", "jax"}
+        ``jax``: every optimizer trains on the JAX population trainer; the Keras
+        baselines are then out of reach and the defaults are :data:`GENOME_BASELINES`
+        against ``AdamSpace``.
     **overrides
         Evaluator settings replacing the preset's (``steps``, ``data_options``, …).
 
@@ -269,6 +293,14 @@ def verdict(genomes, baselines=BASELINES, seeds=5, preset="default", *, referenc
     """
     from deap_nos.evaluator import SurrogateEvaluator
 
+    keras_free = backend != "tensorflow"
+    if baselines is None:
+        baselines = GENOME_BASELINES if keras_free else BASELINES
+    if reference is None:
+        reference = GENOME_REFERENCE if keras_free else REFERENCE
+    if keras_free and any(str(b).startswith("keras:") for b in baselines):
+        raise NOSError(f"backend={backend!r} trains genomes only; drop the keras: "
+                       f"baselines from {tuple(baselines)}")
     if int(seeds) < 2:
         raise NOSError(f"seeds={seeds}: a verdict needs at least 2 seeds per optimizer")
     if reference not in baselines:
@@ -280,9 +312,10 @@ def verdict(genomes, baselines=BASELINES, seeds=5, preset="default", *, referenc
     rows = []
     for spec_name, spec in list(zip(names, genomes)) + [(b, b) for b in baselines]:
         label, equation, factory, subject = _subject(spec, space)
-        evaluator = _test_evaluator(preset, dataset, seeds, space, factory, overrides)
-        scores, lr, failure = _run(evaluator, subject)
-        rows.append(Row(spec_name, equation, scores, lr, failure))
+        evaluator = _test_evaluator(preset, dataset, seeds, space, factory, overrides,
+                                    backend)
+        scores, lr, failure, curves = _run(evaluator, subject)
+        rows.append(Row(spec_name, equation, scores, lr, failure, curves=curves))
         if progress is not None:
             progress(f"verdict: {spec_name} {100 * rows[-1].mean:.2f} %"
                      + (f" (failed: {failure})" if failure else ""))
@@ -361,7 +394,7 @@ def _run_genomes(run_dir, top):
             [f"#{rank}" for rank in range(1, len(entries) + 1)])
 
 
-def verdict_for_run(run_dir, seeds=5, top=1, progress=None):
+def verdict_for_run(run_dir, seeds=5, top=1, progress=None, backend="tensorflow"):
     """The verdict on a search's run folder: its top genomes against the baselines.
 
     Reads ``settings.json`` (the evaluator's preset and settings) and
@@ -386,7 +419,7 @@ def verdict_for_run(run_dir, seeds=5, top=1, progress=None):
                        f"deap_nos.verdict(...) with dataset=... instead")
     genomes, names = _run_genomes(run_dir, top)
     result = verdict(genomes, seeds=seeds, preset=preset, names=names, progress=progress,
-                     data=data, **overrides)
+                     data=data, backend=backend, **overrides)
     result.write(run_dir)
     append_to_report(run_dir, result.report())
     return result

@@ -1,22 +1,19 @@
 """The cheap integrity checks that reject degenerate candidates before any training.
 
-:func:`integrity_check` runs a genome on a shifted sphere (SEARCH_SPACE.md §6) for every
+:func:`integrity_check` runs a genome on a shifted sphere (docs/reference.md §6) for every
 learning rate and both signs of ``u`` *at once* — one vectorised numpy pass over 12
 trajectories — and passes the genome if any run ends below the threshold.
 :func:`decay_integrity` checks that a decay function stays in [0, 1].
-
-``semantics="authors"`` runs the check as the authors' search code does
-(docs/reference_authors.md): their program semantics, their schedules, and the loss
-recorded *before* the last update rather than after it.
 """
 from collections import namedtuple
 
 import numpy as np
 
+from . import authors
+from .authors import check_semantics
 from .backend import NumpyBackend
-from .errors import NOSError
 from .program import compile, decay_value
-from .schedules import check_semantics
+from .schedules import one_cycle
 
 X0 = (1.1, 0.9, 1.1, 0.9, 1.0)
 SHIFT = (0.5, 1.5, -0.3, -1.2, 0.75)
@@ -39,11 +36,10 @@ class IntegrityResult(namedtuple("IntegrityResult", "passed flip losses lrs reas
 
 def _program(genome, space, backend, semantics="default", **schedule):
     """The genome's program from its own space where the space compiles (every space of
-    :mod:`deap_nos.spaces`), else the graph compiler. ``semantics`` is handed on only
-    when not the default (a space without it refuses ``"authors"`` by name)."""
-    if check_semantics(semantics) != "default":
-        schedule["semantics"] = semantics
+    :mod:`deap_nos.spaces`), else the graph compiler."""
     space = space if space is not None else getattr(genome, "space", None)
+    if check_semantics(semantics) != "default":
+        schedule["semantics"] = semantics      # only the graph space has the option
     if space is not None and hasattr(space, "compile"):
         return space.compile(genome, backend, **schedule)
     return compile(genome, backend, space, **schedule)
@@ -53,48 +49,28 @@ def sphere_losses(genome, space=None, x0=X0, shift=SHIFT, steps=35, lrs=LEARNING
                   warmup=6, signs=(1.0, -1.0), semantics="default"):
     """Final shifted-sphere loss for each (sign, lr): an array of shape (len(signs), len(lrs)).
 
-    Default: the loss after the last of ``steps`` updates. Authors: the loss their loop
-    returns, computed before the last update (after ``steps − 1`` updates).
-    """
+    ``semantics="authors"``: the authors' warm-up and program, and the loss *before*
+    the last update (their check's comparison)."""
     x0 = np.asarray(x0, dtype=np.float64)
     b = np.asarray(shift, dtype=np.float64)
     n_runs = len(signs) * len(lrs)
     program = _program(genome, space, NumpyBackend(batch_axes=1), semantics,
                        total_steps=steps, warmup_steps=warmup)
+    schedule = authors.one_cycle if semantics == "authors" else one_cycle
     lr = np.tile(np.asarray(lrs, dtype=np.float64), len(signs))[:, None]
     sign = np.repeat(np.asarray(signs, dtype=np.float64), len(lrs))[:, None]
     x = np.tile(x0, (n_runs, 1))
     state = program.init(x)
-    factor = _lr_factor(program, steps, warmup, semantics)
+    B = program.B
     with np.errstate(all="ignore"):
         for t in range(steps):
-            before = np.sum((x - b) ** 2, axis=1)
             grad = 2.0 * (x - b)
-            delta, state = program.update(grad, state, x, t, lr * factor(t), sign)
+            before = np.sum((x - b) ** 2, axis=1)
+            delta, state = program.update(grad, state, x, t,
+                                          lr * schedule(t, steps, warmup, 0, B), sign)
             x = x + delta
         loss = before if semantics == "authors" else np.sum((x - b) ** 2, axis=1)
     return loss.reshape(len(signs), len(lrs))
-
-
-def _lr_factor(program, steps, warmup, semantics):
-    """``t ↦`` one-cycle factor: the program's own where it has one (the graph space's),
-    else the package's schedule (hold 0)."""
-    if hasattr(program, "lr_factor"):
-        return program.lr_factor
-    from .schedules import one_cycle
-    return lambda t: one_cycle(t, steps, warmup, 0, program.B, semantics=semantics)
-
-
-def _check_semantics_space(genome, space, semantics):
-    """``"authors"`` describes the authors' graph programs: refuse it for other spaces."""
-    if check_semantics(semantics) == "default":
-        return
-    from .space import SearchSpace
-    space = space if space is not None else getattr(genome, "space", None)
-    if space is not None and not isinstance(space, SearchSpace):
-        raise NOSError(f"semantics={semantics!r} applies to graph spaces (nos) only; the "
-                       f"{getattr(space, 'name', type(space).__name__)} space has one "
-                       f"semantics: leave semantics='default'")
 
 
 def integrity_check(genome, space=None, x0=X0, shift=SHIFT, steps=35, lrs=LEARNING_RATES,
@@ -107,13 +83,11 @@ def integrity_check(genome, space=None, x0=X0, shift=SHIFT, steps=35, lrs=LEARNI
     otherwise, when ``try_flip``, the same with the sign of ``u`` reversed (then
     ``flip=True``). NaN or ±inf never passes. Every constant is the paper's by default.
 
-    The genome's own ``flip`` is ignored: the check decides it.
-
-    ``semantics="authors"``: as the authors' search code runs it (their warm-up, momentum
-    cycle, ``delta`` and Nesterov form, and the loss before the last update);
-    docs/reference_authors.md lists each difference.
+    The genome's own ``flip`` is ignored: the check decides it. ``semantics="authors"``
+    runs the authors' search code's check instead (:mod:`deap_nos.authors`: warm-up
+    ``t/W``, their ``delta``, Nesterov form and momentum cycle, and the loss before the
+    last update compared).
     """
-    _check_semantics_space(genome, space, semantics)   # configuration, not the candidate
     signs = (1.0, -1.0) if try_flip else (1.0,)
     try:
         losses = sphere_losses(genome, space, x0, shift, steps, lrs, warmup, signs,

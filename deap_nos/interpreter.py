@@ -114,7 +114,7 @@ class Interpreter:
                  hold_steps=0, momentum_schedule="cycle", nesterov="default",
                  segments=None, one_cycle=True, seed=0, semantics="default"):
         from .space import default_space
-        from .schedules import check_semantics
+        from .authors import check_semantics
 
         if check_semantics(semantics) != "default":
             raise NOSError("the population interpreter runs semantics='default' only; "

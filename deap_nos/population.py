@@ -92,9 +92,13 @@ class PopulationEvaluator(SurrogateEvaluator):
         default 2·slots, so a batch keeps every slot busy past its first genomes' sweeps.
     max_nodes : int, optional
         Active nodes a genome may have (default: the space's hidden nodes + 1).
+    backend : {"tensorflow", "jax"}
+        The population trainer's framework (:mod:`deap_nos.backends`): TensorFlow (the
+        default) or JAX (GPU machines without TensorFlow; ``pip install "deap-nos[jax]"``).
     """
 
-    def __init__(self, preset=None, *, slots=16, map_batch=None, max_nodes=None, **settings):
+    def __init__(self, preset=None, *, slots=16, map_batch=None, max_nodes=None,
+                 backend="tensorflow", **settings):
         if settings.get("optimizer_factory") is not None:
             raise NOSError("PopulationEvaluator trains GraphOptimizer genomes through its "
                            "interpreter; use SurrogateEvaluator for an optimizer_factory")
@@ -111,9 +115,15 @@ class PopulationEvaluator(SurrogateEvaluator):
         self.slots = int(slots)
         self.map_batch = int(map_batch) if map_batch else 2 * self.slots
         self.max_nodes = max_nodes
+        from .backends import get
+
+        get(backend)      # an unknown or uninstalled backend: say so now
+        self.backend = backend
 
     def __repr__(self):
+        backend = getattr(self, "backend", "tensorflow")
         return (f"PopulationEvaluator(preset={self.preset_name!r}, slots={self.slots}, "
+                + (f"backend={backend!r}, " if backend != "tensorflow" else "") +
                 f"data={self.data!r}, base={self.base}, steps={self.steps}, "
                 f"sweep_steps={self.sweep_steps}, repeats={self.repeats}, seed={self.seed})")
 
@@ -143,16 +153,25 @@ class PopulationEvaluator(SurrogateEvaluator):
     def trainer(self):
         """The process's :class:`~deap_nos.trainer.PopulationTrainer` (built once)."""
         if "trainer" not in self._cache:
-            from .train_loop import configure_devices
-            from .trainer import build
-
-            configure_devices()
             ds = self.dataset()
-            self._cache["trainer"] = build(
+            self._cache["trainer"] = self._backend().build(
                 self.base, ds.input_shape, ds.classes, self.slots, ds.x_train, ds.y_train,
                 self.batch_size, int(self.steps), self.warmup, int(self.hold_steps),
                 space=self.space, seed=int(self.seed), max_nodes=self.max_nodes)
         return self._cache["trainer"]
+
+    def _backend(self):
+        from .backends import get
+
+        return get(getattr(self, "backend", "tensorflow"))
+
+    def _tensors(self):
+        """Training data and validation batches in the backend's arrays, cached."""
+        if "tensors" not in self._cache:
+            ds = self.dataset()
+            self._cache["tensors"] = self._backend().to_device(
+                ds.x_train, ds.y_train, ds.x_val, ds.y_val, self.val_batch_size)
+        return self._cache["tensors"]
 
     def __call__(self, genome):
         """Evaluate one genome; returns an :class:`Evaluation` (fitness, + ``info``)."""

@@ -10,7 +10,7 @@ Signatures (see :mod:`deap_nos.backend` for what ``B`` offers):
 - schedule:           ``f(t, T, B)`` with ``t`` the 0-based step and ``T`` the total.
 
 All are module-level functions so that a search space pickles by reference.
-Values are those of SEARCH_SPACE.md §2–5.
+Values are those of docs/reference.md §2–5.
 """
 EPS = 1e-7
 
@@ -122,21 +122,7 @@ def s_running_max(x, n, t, B):
     return n, n
 
 
-def s_delta_authors(x, n, t, B):
-    """The authors' search code's ``deltaChange``: ``n ← x − n``, output ``n``.
-
-    An alternating sum x_t − x_{t−1} + x_{t−2} − …, not a difference; used under
-    ``semantics="authors"`` only (docs/reference_authors.md).
-    """
-    n = x - n
-    return n, n
-
-
 STATEFUL = {"ema": s_ema, "delta": s_delta, "running_max": s_running_max}
-
-#: Under ``semantics="authors"`` a program runs the right-hand function in place of the
-#: left-hand one (matched by identity, so a space that reuses ``s_delta`` gets it too).
-AUTHORS_VARIANTS = {s_delta: s_delta_authors}
 
 # ---------------------------------------------------------------------------
 # Binary operations (§4)

@@ -12,8 +12,9 @@ import numpy as np
 from .backend import NumpyBackend
 from .genes import HIDDEN, is_index, stable_hash, validate
 from .space import space_of
-from .primitives import AUTHORS_VARIANTS, MOMENTS
-from .schedules import check_semantics, momentum_cycle, one_cycle
+from . import authors
+from .primitives import MOMENTS, s_delta
+from .schedules import momentum_cycle
 
 
 class Context:
@@ -55,19 +56,19 @@ class Program:
     total_steps, warmup_steps, hold_steps : int
         ``T`` for decay functions and the momentum cycle.
     momentum_schedule : "cycle" or float
-        The cycled coefficient of SEARCH_SPACE.md §1, or a constant (0.9 in the paper
+        The cycled coefficient of docs/reference.md §1, or a constant (0.9 in the paper
         when no schedule is given).
     nesterov : {"default", "authors"}
         ``w ← w + m·μ − lr·u`` (default) or the authors' search code ``w ← w + μ − lr·u``.
     semantics : {"default", "authors"}
-        ``"authors"``: every choice of the authors' search code (docs/reference_authors.md)
-        — their Nesterov form, ``delta`` as ``n ← x − n``, their momentum cycle and
-        (:meth:`lr_factor`) their ``t/W`` warm-up.
+        ``"authors"``: their Nesterov form, their momentum cycle and their ``delta``
+        (:mod:`deap_nos.authors`); the learning rate given to :meth:`update` is already
+        scheduled, so its warm-up is the caller's.
     """
 
     def __init__(self, genome, space, backend, total_steps, warmup_steps=0, hold_steps=0,
                  momentum_schedule="cycle", nesterov="default", semantics="default"):
-        self.semantics = check_semantics(semantics)
+        self.semantics = authors.check_semantics(semantics)
         if semantics == "authors":
             nesterov = "authors"
         self.genome = genome
@@ -88,10 +89,9 @@ class Program:
     def _node_step(self, index):
         node = self.genome.nodes[index]
         prim = self.space.op(node.op)
-        fn = prim.fn
-        if self.semantics == "authors":
-            fn = AUTHORS_VARIANTS.get(fn, fn)
-        return index, prim, fn, node.inputs, node.decays
+        if self.semantics == "authors" and prim.fn is s_delta:
+            prim = prim._replace(fn=authors.s_delta)
+        return index, prim, node.inputs, node.decays
 
     # ------------------------------------------------------------------ state
     def state_names(self):
@@ -115,7 +115,7 @@ class Program:
         ctx = Context(grad, params, step, {m: new[m] for m in self.moments}, B)
         operands = {}
         values = {}
-        for index, prim, fn, inputs, decays in self._steps:
+        for index, prim, inputs, decays in self._steps:
             args = []
             for ref, decay in zip(inputs, decays):
                 if isinstance(ref, str):
@@ -129,23 +129,18 @@ class Program:
                 args.append(x)
             if prim.stateful:
                 key = f"node{index}"
-                values[index], new[key] = fn(args[0], state[key], step, B)
+                values[index], new[key] = prim.fn(args[0], state[key], step, B)
             else:
-                values[index] = fn(*args, B)
+                values[index] = prim.fn(*args, B)
         return values[self.genome.output], new
 
     def momentum_coefficient(self, step):
         """``m_t``: the cycled coefficient, or the constant given."""
         if self.momentum_schedule == "cycle":
-            return momentum_cycle(step, self.total_steps, self.warmup_steps,
-                                  self.hold_steps, self.B, semantics=self.semantics)
+            cycle = authors.momentum_cycle if self.semantics == "authors" else momentum_cycle
+            return cycle(step, self.total_steps, self.warmup_steps,
+                                  self.hold_steps, self.B)
         return float(self.momentum_schedule)
-
-    def lr_factor(self, step):
-        """The one-cycle factor at ``step`` under this program's semantics (callers
-        multiply the peak rate by it before :meth:`update`)."""
-        return one_cycle(step, self.total_steps, self.warmup_steps, self.hold_steps,
-                         self.B, semantics=self.semantics)
 
     def update(self, grad, state, params, step, lr, sign=None):
         """Additive change ``delta`` for ``params`` (``w ← w + delta``) and the new state.

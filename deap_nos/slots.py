@@ -59,10 +59,9 @@ def saturating_slots(throughput, candidates=GPU_CANDIDATES, gain=1.1):
 
 def run_steps_per_second(evaluator, slots, steps=20):
     """Training steps per second, all slots together, of *evaluator*'s population
-    trainer with *slots* slots, every slot training AdamSpace (compile excluded).
-    Raises :class:`DeviceFull` if the device runs out of memory."""
-    import tensorflow as tf
-
+    trainer with *slots* slots, every slot training AdamSpace (compile excluded), on the
+    evaluator's backend (TensorFlow or JAX). Raises :class:`DeviceFull` if the device
+    runs out of memory."""
     from . import zoo
 
     probe = evaluator.with_slots(slots)
@@ -76,37 +75,29 @@ def run_steps_per_second(evaluator, slots, steps=20):
         start = time.perf_counter()
         trainer.run(int(steps))
         return slots * int(steps) / (time.perf_counter() - start)
-    except (tf.errors.ResourceExhaustedError, tf.errors.InternalError) as error:
-        if not _out_of_memory(error):
+    except Exception as error:   # noqa: BLE001 - the backend's allocation failures
+        if not _backend(evaluator).out_of_memory(error):
             raise
-        raise DeviceFull(f"{slots} slots: {error.message.splitlines()[0]}") from None
+        raise DeviceFull(f"{slots} slots: {str(error).splitlines()[0]}") from None
     finally:
         probe._cache.clear()
         gc.collect()
 
 
-def _out_of_memory(error):
-    """TensorFlow reports an allocation failure as ResourceExhaustedError, and XLA's
-    some as an InternalError that says so."""
-    import tensorflow as tf
+def _backend(evaluator):
+    from .backends import get
 
-    text = str(error).lower()
-    return isinstance(error, tf.errors.ResourceExhaustedError) or "out of memory" in text \
-        or "resource_exhausted" in text or "resource exhausted" in text
+    return get(getattr(evaluator, "backend", "tensorflow"))
 
 
 def fill_device(evaluator, candidates=None, steps=20, gain=1.1):
     """``(K, table)`` for *evaluator* on this process's device (see the module).
 
-    Without a GPU and without *candidates*, ``(1, [])``: nothing is measured.
+    Without a GPU (as the evaluator's backend sees it) and without *candidates*,
+    ``(1, [])``: nothing is measured.
     """
-    from .train_loop import configure_devices
-
-    configure_devices()
     if candidates is None:
-        import tensorflow as tf
-
-        if not tf.config.list_logical_devices("GPU"):
+        if not _backend(evaluator).gpu_count():
             return 1, []
         candidates = GPU_CANDIDATES
     return saturating_slots(lambda k: run_steps_per_second(evaluator, k, steps),

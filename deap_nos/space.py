@@ -1,6 +1,6 @@
 """The search space: every primitive under its canonical name.
 
-:meth:`SearchSpace.default` is the paper's space (SEARCH_SPACE.md §2–6). Researchers
+:meth:`SearchSpace.default` is the paper's space (docs/reference.md §2–6). Researchers
 extend a space with ``add_operand``, ``add_unary``, ``add_binary``, ``add_stateful``,
 ``add_schedule``, ``add_decay_unary`` and ``add_decay_binary``; a primitive is written
 once against the array namespace ``B`` (:mod:`deap_nos.backend`) and then works in the
@@ -222,55 +222,47 @@ class SearchSpace:
                 and (stateful is None or p.stateful == stateful)]
 
     # ------------------------------------------------------------------ protocol
+    # The representation protocol of deap_nos.spaces. Its bodies live in
+    # deap_nos.spaces.nos, above the genome modules, and are found through the
+    # registry as every space is, so this table module imports none of them.
     @property
     def genome_class(self):
         """:class:`~deap_nos.genome.OptimizerGraph` (the DEAP individual's base)."""
-        from .genome import OptimizerGraph
-        return OptimizerGraph
+        return _graph().genome_class()
 
     def random(self, cls=None, **options):
         """A random genome that passes the integrity check (:func:`~deap_nos.initGraph`)."""
-        from .genome import OptimizerGraph
-        from .variation import initGraph
-        return initGraph(cls or OptimizerGraph, self, **options)
+        return _graph().random(self, cls, **options)
 
     def mutate(self, individual, **options):
         """:func:`~deap_nos.mutGraph` in this space; returns ``(individual,)``."""
-        from .variation import mutGraph
-        return mutGraph(individual, self, **options)
+        return _graph().mutate(self, individual, **options)
 
     def mate(self, ind1, ind2):
         """The paper's search is mutation-only: there is no crossover of graphs."""
-        raise NotImplementedError(
-            "the nos space has no crossover: the particle GA and regularized evolution "
-            "are mutation-only (use space.mutate)")
+        return _graph().mate(self, ind1, ind2)
 
     def screen(self, genome, **options):
         """The shifted-sphere integrity check (:func:`~deap_nos.integrity_check`)."""
-        from .integrity import integrity_check
-        return integrity_check(genome, self, **options)
+        return _graph().screen(self, genome, **options)
 
     def compile(self, genome, backend=None, total_steps=1000, warmup_steps=0,
                 hold_steps=0, **options):
         """``genome`` as a :class:`~deap_nos.program.Program` on ``backend``."""
-        from .program import compile as compile_graph
-        return compile_graph(genome, backend, self, total_steps, warmup_steps, hold_steps,
-                             **options)
+        return _graph().compile(self, genome, backend, total_steps, warmup_steps,
+                                hold_steps, **options)
 
     def parse(self, text, cls=None):
         """A genome of this space from the text syntax."""
-        from .genome import OptimizerGraph, parse
-        return parse(text, self, cls or OptimizerGraph)
+        return _graph().parse(self, text, cls)
 
     def from_dict(self, data, cls=None):
         """A genome of this space from its JSON document."""
-        from .genome import OptimizerGraph
-        return (cls or OptimizerGraph).from_dict(data, self)
+        return _graph().from_dict(self, data, cls)
 
     def zoo(self):
         """``{name: text}`` of the zoo's graph optimizers (the paper's and baselines)."""
-        from . import zoo
-        return {name: str(genome) for name, genome in _zoo_graphs(zoo)}
+        return _graph().zoo()
 
     def __repr__(self):
         return (f"SearchSpace(n_hidden={self.n_hidden}, operands={len(self.operands)}, "
@@ -284,14 +276,10 @@ def _rebuild(state):
     return space
 
 
-def _zoo_graphs(zoo):
-    """The zoo's entries that are graph genomes, as ``(name, genome)``."""
-    from .errors import NOSError as _Error
-    for name in zoo.names():
-        try:
-            yield name, zoo.genome(name)
-        except _Error:
-            continue
+def _graph():
+    """The graph space's protocol functions, through the registry (as every space's)."""
+    from . import spaces
+    return spaces.implementation("nos")
 
 
 def space_of(genome, space=None):
@@ -314,3 +302,30 @@ def default_space():
     if _DEFAULT is None:
         _DEFAULT = SearchSpace.default()
     return _DEFAULT
+
+
+def space_argument(space, owner):
+    """*space* as an evaluator's ``space=`` argument: ``None`` (the paper's space), a
+    :class:`SearchSpace`, a space object of the representation protocol, or a name
+    registered in :mod:`deap_nos.spaces` (resolved here). Anything else raises
+    :class:`~deap_nos.errors.ConfigurationError` at construction — before it would fail
+    every genome one by one inside the evaluator's crash handler."""
+    from .errors import ConfigurationError
+    if space is None or isinstance(space, SearchSpace) or hasattr(space, "genome_class"):
+        return space
+    if isinstance(space, str):
+        from . import spaces
+        try:
+            return spaces.get(space)
+        except NOSError as error:
+            raise ConfigurationError(f"{owner}: space={space!r} is not a search space: "
+                                     f"{error}") from None
+    raise ConfigurationError(f"{owner}: space must be a SearchSpace (e.g. "
+                             f"SearchSpace.default()), a registered space name "
+                             f"({', '.join(_space_names())}) or None for the paper's "
+                             f"space; got {space!r}")
+
+
+def _space_names():
+    from . import spaces
+    return spaces.names()

@@ -23,7 +23,7 @@ def make_toolbox(space, evaluate, workers=1, kinds=None, integrity=None):
     ``kinds`` when given), ``evaluate`` and — for ``workers > 1`` — a process-pool
     ``map`` (:class:`~deap_nos.parallel.ProcessMap`; stop it with
     ``deap_nos.parallel.close_map(toolbox.map)``). ``integrity``: keyword arguments of
-    the integrity check that both run (e.g. ``{"semantics": "authors"}``).
+    the integrity check that screens every new genome (e.g. ``{"semantics": "authors"}``).
     """
     toolbox = base.Toolbox()
     toolbox.register("individual", initGraph, individual_class(), space,

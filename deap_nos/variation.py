@@ -1,4 +1,4 @@
-"""Random genomes and mutation: ``initGraph`` and ``mutGraph`` (SEARCH_SPACE.md §5–7).
+"""Random genomes and mutation: ``initGraph`` and ``mutGraph`` (docs/reference.md §5–7).
 
 DEAP contracts: ``initGraph(icls, space)`` returns a new individual of class ``icls``;
 ``mutGraph(individual, space)`` mutates in place and returns ``(individual,)``. Randomness

@@ -2,7 +2,7 @@
 
 - the discovered optimizers Opt1–Opt10 and the ablations Opt41, Opt42, Opt61, Opt71,
   Opt81, Opt91, Opt101, the Adam variants A1–A5 and Adam itself in the space
-  (``AdamSpace``) — arXiv 2404.06679, Tables 8–10 (SEARCH_SPACE.md §9);
+  (``AdamSpace``) — arXiv 2404.06679, Tables 8–10 (docs/reference.md §9);
 - baselines that fit the space: QHM, Sign (seed 003), PowerSign-ld, AddSign-ld;
 - ADES (seed 003, eq. 8), its own Keras optimizer;
 - the learning-rate schedules LR1–LR9 found for Adam, as Keras schedules.

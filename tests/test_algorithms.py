@@ -119,9 +119,9 @@ def test_particle_runs_and_logs(tmp_path):
     final, logbook = eaParticle(pop, toolbox, nsteps=3, nmut=3, stats=make_stats(),
                                 halloffame=hof, verbose=False, checkpoint=tmp_path / "run")
     assert len(final) == 4 and len(logbook) == 4
-    assert logbook.select("step") == [0, 1, 2, 3]
+    assert logbook.select("gen") == [0, 1, 2, 3]
     assert all(v == 1 for v in counting.calls.values())      # nothing evaluated twice
-    total = sum(logbook.select("evals"))
+    total = sum(logbook.select("nevals"))
     assert total == len(counting.calls)
     log = read_log(tmp_path / "run" / "evaluations.log")
     assert len(log) == total
@@ -129,7 +129,7 @@ def test_particle_runs_and_logs(tmp_path):
     assert hof[0].fitness.values[0] == max(e["fitness"][0] for e in log)
     # each step has n*nmut children + redone
     for rec in logbook[1:]:
-        assert rec["evals"] + rec["cached"] == 4 * 3 + rec["redone"]
+        assert rec["nevals"] + rec["cached"] == 4 * 3 + rec["redone"]
 
 
 def test_particle_aging_moves_to_best_child_even_if_worse():
@@ -199,7 +199,7 @@ def test_particle_mutate_kwargs_and_given_particles():
     numpy.random.seed(0)
     final, logbook = eaParticle(pop, make_toolbox(), nsteps=2, nmut=3, verbose=False,
                                 mutate_kwargs={"kinds": (0, 1)})
-    assert logbook[0]["evals"] == 1 and logbook[0]["cached"] == 2
+    assert logbook[0]["nevals"] == 1 and logbook[0]["cached"] == 2
     for ind in final:
         assert list(ind[2:]) == [5] * (GENES - 2)
 
@@ -273,7 +273,7 @@ def test_evaluate_must_return_tuple():
 def test_verbose_progress_bar(capsys):
     eaParticle(seeded_population(1, n=2), make_toolbox(), 1, 2, verbose=True)
     captured = capsys.readouterr()
-    assert "evaluations" in captured.err and "step" in captured.out
+    assert "evaluations" in captured.err and "gen" in captured.out and "nevals" in captured.out
 
 
 # --------------------------------------------------------------------- eaRegularized
@@ -286,7 +286,7 @@ def test_regularized_ages_and_keeps_size():
                                    stats=make_stats(), verbose=False)
     assert len(final) == 5
     assert logbook.select("cycle") == [0, 4, 8, 12, 16, 20, 23]
-    assert sum(r["evals"] + r["cached"] for r in logbook[1:]) == 23
+    assert sum(r["nevals"] + r["cached"] for r in logbook[1:]) == 23
     assert all(v == 1 for v in counting.calls.values())
     assert all(ind not in pop or ind is not pop[0] for ind in final)  # oldest gone
     assert hof[0].fitness.values[0] >= max(i.fitness.values[0] for i in final)
@@ -390,7 +390,7 @@ def test_initial_population_checkpoint_shares_cache(tmp_path):
     # the initial phase kept the best 4 with their fitness: eaParticle's step 0 is free
     state = ckpt.load(run / "checkpoint.pkl")
     assert state["finished"]
-    assert pickle.loads(state["snapshot"])["logbook"][0]["evals"] == 0
+    assert pickle.loads(state["snapshot"])["logbook"][0]["nevals"] == 0
 
 
 class Interrupt(Exception):
@@ -536,4 +536,24 @@ def test_format1_checkpoint_still_resumes(tmp_path):
                          resume=run)[1]
     straight = eaParticle(seeded_population(3), make_toolbox(), 2, 3, verbose=False)[1]
     assert str(resumed) == str(straight)
-    assert len(ckpt.read_cache(run)) == sum(straight.select("evals"))
+    assert len(ckpt.read_cache(run)) == sum(straight.select("nevals"))
+
+
+# ----------------------------------------------------------- DEAP's logbook keys
+def test_logbooks_use_deaps_gen_and_nevals_keys():
+    """Both algorithms log DEAP's ``gen`` / ``nevals`` first, as eaSimple does, so
+    code written for DEAP's logbooks (``logbook.select("gen", "nevals")``) works."""
+    stats = make_stats()
+    _, particle = eaParticle(seeded_population(3), make_toolbox(), nsteps=2, nmut=2,
+                             stats=stats, verbose=False)
+    assert particle.header[:2] == ["gen", "nevals"]
+    assert particle.select("gen") == [0, 1, 2]
+    assert "evals" not in particle.header and "step" not in particle.header
+    assert {"cached", "failures", "redone"} <= set(particle.header)
+    _, regular = eaRegularized(seeded_population(3, n=4), make_toolbox(), cycles=6,
+                               sample_size=2, batch_size=4, stats=stats, verbose=False)
+    assert regular.header[:3] == ["gen", "nevals", "cycle"]
+    assert regular.select("gen") == [0, 1, 2] and regular.select("cycle") == [0, 4, 6]
+    for book in (particle, regular):
+        for record in book:
+            assert record["nevals"] + record["cached"] >= 0 and "evals" not in record

@@ -1,19 +1,133 @@
-"""``semantics="authors"``: the authors' search code's choices, against numbers computed
-by hand here from their formulas (OUStudent/NeuralOptimizerSearch, NeuralOptimizerSearch.py:
-``lr_warmup_cosine_decay``, the ``linspace`` momentum cycle, ``deltaChange``, the Nesterov
-branch of ``_resource_apply_dense`` and ``sphere``), never from the code under test.
-The default semantics is checked the same way, so both stay pinned.
-"""
+"""semantics="authors" (issue 22): the authors' search code's five choices, each against
+values computed by hand from their formulas; the default unchanged.
+
+The second half checks every choice against numpy loops written here from the authors'
+code (OUStudent/NeuralOptimizerSearch, NeuralOptimizerSearch.py: ``lr_warmup_cosine_decay``,
+the ``linspace`` momentum table, ``deltaChange``, the Nesterov branch of
+``_resource_apply_dense``, ``sphere``), and the paths the option travels: the Keras
+optimizer on a run, the ``authors`` preset, the CLI search and check, and the population
+path's refusal."""
 import numpy as np
 import pytest
 
 import deap_nos as nos
+from deap_nos import authors
+from deap_nos.backend import NumpyBackend
 from deap_nos.errors import NOSError
 from deap_nos.integrity import LEARNING_RATES, SHIFT, X0
 from deap_nos.schedules import momentum_cycle, one_cycle
-from deap_nos.backend import NumpyBackend
 
 B = NumpyBackend()
+
+
+def test_warmup_rate_is_t_over_w_so_step_zero_is_zero():
+    t = np.arange(10.0)
+    ours = authors.one_cycle(t, 10, 4, 0, B)
+    np.testing.assert_allclose(ours[:4], [0.0, 0.25, 0.5, 0.75])
+    tau = np.arange(6.0) / 6.0           # after the warm-up: the same cosine as ours
+    np.testing.assert_allclose(ours[4:], 0.5 * (1 + np.cos(np.pi * tau)))
+    np.testing.assert_allclose(one_cycle(t, 10, 4, 0, B)[:4], [0.25, 0.5, 0.75, 1.0])
+
+
+def test_momentum_cycle_is_two_linspaces_with_their_ends():
+    t = np.arange(10.0)
+    expected = np.concatenate([np.linspace(0.95, 0.85, 4), np.linspace(0.85, 0.95, 6)])
+    np.testing.assert_allclose(authors.momentum_cycle(t, 10, 4, 0, B), expected)
+    assert not np.allclose(momentum_cycle(t, 10, 4, 0, B), expected)   # ours differs
+
+
+def _directions(text, grads, **options):
+    program = nos.compile(nos.parse(text), total_steps=10, warmup_steps=2, **options)
+    state = program.init(np.zeros(1))
+    out = []
+    for t, g in enumerate(grads):
+        u, state = program.direction(np.array([g]), state, np.zeros(1), t)
+        out.append(float(u[0]))
+    return out
+
+
+def test_delta_stores_x_minus_n():
+    grads = [1.0, 2.0, 5.0, 3.0]
+    # n <- x - n: 1, 2-1=1, 5-1=4, 3-4=-1 ; ours: the difference x_t - x_{t-1}
+    assert _directions("none: delta(g)", grads, semantics="authors") == [1.0, 1.0, 4.0, -1.0]
+    assert _directions("none: delta(g)", grads) == [1.0, 1.0, 3.0, -2.0]
+
+
+def test_nesterov_form():
+    def deltas(semantics):
+        program = nos.compile(nos.parse("nesterov: g"), total_steps=10,
+                              momentum_schedule=0.5, semantics=semantics)
+        state, out = program.init(np.zeros(1)), []
+        for t in range(2):
+            delta, state = program.update(np.ones(1), state, np.zeros(1), t, 0.1)
+            out.append(float(delta[0]))
+        return out
+    # mu0 = -0.1, mu1 = 0.5*(-0.1) - 0.1 = -0.15
+    np.testing.assert_allclose(deltas("authors"), [-0.1 - 0.1, -0.15 - 0.1])     # mu - lr u
+    np.testing.assert_allclose(deltas("default"), [0.5 * -0.1 - 0.1, 0.5 * -0.15 - 0.1])
+
+
+def _sgd_losses(steps, warmup, lr, authors_rule):
+    """SGD on the shifted sphere by hand; the authors compare the loss before the last
+    update, with the rate t/W during warm-up."""
+    x = np.asarray(nos.integrity.X0, dtype=float)
+    b = np.asarray(nos.integrity.SHIFT, dtype=float)
+    loss = None
+    for t in range(steps):
+        warm = min((t if authors_rule else t + 1) / warmup, 1.0)
+        tau = min(max(t - warmup, 0) / (steps - warmup), 1.0)
+        rate = lr * warm * 0.5 * (1 + np.cos(np.pi * tau))
+        loss = np.sum((x - b) ** 2)
+        x = x - rate * 2 * (x - b)
+    return loss if authors_rule else np.sum((x - b) ** 2)
+
+
+@pytest.mark.parametrize("semantics", ["authors", "default"])
+def test_integrity_check_losses_by_hand(semantics):
+    result = nos.integrity_check(nos.parse("none: g"), lrs=(0.1, 0.01), try_flip=False,
+                                 semantics=semantics)
+    expected = [_sgd_losses(35, 6, lr, semantics == "authors") for lr in (0.1, 0.01)]
+    np.testing.assert_allclose(result.losses, expected, rtol=1e-12)
+    assert result.passed
+
+
+def test_unknown_semantics_is_a_clear_error():
+    with pytest.raises(nos.NOSError, match="authors"):
+        nos.integrity_check(nos.parse("none: g"), semantics="theirs")
+
+
+def test_graph_optimizer_authors_warmup_and_config():
+    pytest.importorskip("tensorflow")
+    from deap_nos.keras import GraphOptimizer
+
+    opt = GraphOptimizer("nesterov: delta(g)", learning_rate=1.0, total_steps=10,
+                         warmup_steps=4, semantics="authors")
+    rates = [float(opt.scheduled_learning_rate(step=float(t))) for t in range(4)]
+    np.testing.assert_allclose(rates, [0.0, 0.25, 0.5, 0.75], atol=1e-7)
+    assert opt.program.nesterov == "authors" and opt.program.semantics == "authors"
+    again = GraphOptimizer.from_config(opt.get_config())
+    assert again.semantics == "authors"
+
+
+def test_toolbox_screens_with_the_authors_check(monkeypatch):
+    """make_toolbox(integrity=...) reaches the check of initGraph and mutGraph."""
+    import random
+
+    from deap_nos import variation
+    from deap_nos.toolbox import make_toolbox
+
+    seen = []
+    real = variation.integrity_check
+
+    def spy(genome, space=None, **options):
+        seen.append(options.get("semantics"))
+        return real(genome, space, **options)
+
+    monkeypatch.setattr(variation, "integrity_check", spy)
+    random.seed(1)
+    toolbox = make_toolbox(nos.SearchSpace.default(), len, integrity={"semantics": "authors"})
+    child, = toolbox.mutate(toolbox.individual())
+    assert seen and set(seen) == {"authors"}
 
 
 # ----------------------------------------------------------------- hand formulas
@@ -70,10 +184,10 @@ def delta_default(g, n):      # x_t - x_{t-1}
 @pytest.mark.parametrize("T, W", [(35, 6), (20, 1), (50, 7)])
 def test_warmup_and_momentum_cycle(T, W):
     t = np.arange(T, dtype=np.float64)
-    ours = one_cycle(t, T, W, 0, B, semantics="authors")
+    ours = authors.one_cycle(t, T, W, 0, B)
     np.testing.assert_allclose(ours, authors_lr(1.0, T, W), rtol=1e-12, atol=1e-15)
     assert ours[0] == 0.0
-    np.testing.assert_allclose(momentum_cycle(t, T, W, 0, B, semantics="authors"),
+    np.testing.assert_allclose(authors.momentum_cycle(t, T, W, 0, B),
                                authors_momentum(T, W), rtol=1e-12)
     # the default is unchanged: (t+1)/W, and t/W down
     np.testing.assert_allclose(one_cycle(t, T, W, 0, B), default_lr(1.0, T, W), rtol=1e-12)
@@ -84,15 +198,8 @@ def test_warmup_and_momentum_cycle(T, W):
 def test_momentum_cycle_with_hold():
     T, W, H = 30, 5, 4
     t = np.arange(T, dtype=np.float64)
-    np.testing.assert_allclose(momentum_cycle(t, T, W, H, B, semantics="authors"),
+    np.testing.assert_allclose(authors.momentum_cycle(t, T, W, H, B),
                                authors_momentum(T, W, H), rtol=1e-12)
-
-
-def test_unknown_semantics_is_refused():
-    with pytest.raises(NOSError, match="semantics"):
-        one_cycle(0.0, 10, 2, 0, B, semantics="paper")
-    with pytest.raises(NOSError, match="semantics"):
-        nos.integrity_check(nos.parse("g"), semantics="Authors")
 
 
 # ----------------------------------------------------------------- program
@@ -128,7 +235,7 @@ def test_nesterov_update_by_hand():
     state, mom, w_hand = program.init(w), np.zeros(3), w.copy()
     for t in range(T):
         g = 2 * w
-        delta, state = program.update(g, state, w, t, peak * program.lr_factor(t))
+        delta, state = program.update(g, state, w, t, lr[t])
         w = w + delta
         mom = m[t] * mom - lr[t] * 2 * w_hand
         w_hand = w_hand + mom - lr[t] * 2 * w_hand
@@ -166,10 +273,9 @@ def test_authors_check_on_other_spaces_is_refused_by_name():
 
 
 # ----------------------------------------------------------------- Keras optimizer
-keras = pytest.importorskip("keras")
-
-
 def _train(opt, steps, w0):
+    import keras
+
     w = keras.Variable(np.asarray(w0, np.float32))
     for _ in range(steps):
         opt.apply_gradients([(2.0 * (w - np.float32(0.5)), w)])
@@ -177,6 +283,7 @@ def _train(opt, steps, w0):
 
 
 def test_graph_optimizer_authors_by_hand():
+    pytest.importorskip("tensorflow")
     from deap_nos.keras import GraphOptimizer
 
     T, W, peak, steps = 20, 4, 0.05, 10
@@ -198,6 +305,7 @@ def test_graph_optimizer_authors_by_hand():
 
 
 def test_graph_optimizer_config_round_trip():
+    pytest.importorskip("tensorflow")
     from deap_nos.keras import GraphOptimizer
 
     opt = GraphOptimizer("nesterov: delta(g)", total_steps=20, semantics="authors")

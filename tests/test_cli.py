@@ -123,9 +123,11 @@ def test_compare_prints_and_saves_a_table(tmp_path, capsys):
                  "--train-steps", "100", "--repeats", "2", "--quiet", "--out", str(out)]) == 0
     table = capsys.readouterr().out
     assert "| AdamSpace |" in table and "| keras:sgd |" in table and "±" in table
-    rows = (out / "comparison.csv").read_text().splitlines()
-    assert rows[0] == "optimizer,mean,std,lr,failure" and len(rows) == 4
-    assert float(rows[1].split(",")[1]) > 0.5
+    import csv
+    with open(out / "comparison.csv", newline="", encoding="utf-8") as stream:
+        rows = list(csv.reader(stream))
+    assert rows[0] == ["optimizer", "mean", "std", "lr", "failure"] and len(rows) == 4
+    assert float(rows[1][1]) > 0.5
 
 
 import pytest  # noqa: E402  (the population evaluator's tests, issue 11)

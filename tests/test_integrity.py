@@ -1,4 +1,4 @@
-"""The shifted-sphere integrity check (SEARCH_SPACE.md §6)."""
+"""The shifted-sphere integrity check (docs/reference.md §6)."""
 import numpy as np
 import pytest
 

@@ -1,4 +1,5 @@
-"""setup.py selects exactly one TensorFlow distribution, whatever the extras and platform.
+"""pyproject.toml selects exactly one TensorFlow distribution, whatever the extras and
+platform; it declares every package the code imports, the licence and one version.
 
 Distributions such as ``tensorflow`` and ``tensorflow-cpu`` all write the same
 ``tensorflow`` package: two of them in one install overwrite each other's files.
@@ -35,15 +36,17 @@ PLATFORMS = [
     for version in ("3.10", "3.11", "3.12", "3.13")]
 
 
+def project():
+    """The ``[project]`` table of pyproject.toml (the single source of the metadata)."""
+    tomllib = pytest.importorskip("tomllib")       # Python >= 3.11
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as stream:
+        return tomllib.load(stream)
+
+
 def setup_arguments():
-    """``install_requires`` and ``extras_require`` as written in setup.py (literals)."""
-    with open(os.path.join(ROOT, "setup.py"), encoding="utf-8") as stream:
-        tree = ast.parse(stream.read())
-    call = next(node for node in ast.walk(tree) if isinstance(node, ast.Call)
-                and getattr(node.func, "id", None) == "setup")
-    keywords = {k.arg: k.value for k in call.keywords}
-    return (ast.literal_eval(keywords["install_requires"]),
-            ast.literal_eval(keywords.get("extras_require", ast.Dict([], []))))
+    """The dependencies and the extras' dependencies, as written in pyproject.toml."""
+    table = project()["project"]
+    return list(table["dependencies"]), dict(table.get("optional-dependencies", {}))
 
 
 def selected_tensorflow(requirements, environment):
@@ -83,3 +86,90 @@ def test_pip_resolves_the_gpu_extra_to_one_tensorflow(tmp_path):
     names = {canonicalize_name(item["metadata"]["name"]) for item in installs}
     assert names & TENSORFLOW == {"tensorflow"}
     assert any(name.startswith("nvidia-cudnn") for name in names)
+
+
+#: import name -> distribution, where they differ
+DISTRIBUTIONS = {"sklearn": "scikit-learn", "distributed": "dask", "yaml": "pyyaml"}
+#: imports that belong to Keras' other backends (used only when Keras runs on them)
+OPTIONAL = {"torch", "jax", "optax"}
+
+
+def imported_packages(folder):
+    """Top-level third-party modules imported anywhere under *folder* (by AST)."""
+    import ast as _ast
+    found = set()
+    for base, _, files in os.walk(os.path.join(ROOT, folder)):
+        for name in files:
+            if not name.endswith(".py"):
+                continue
+            with open(os.path.join(base, name), encoding="utf-8") as stream:
+                tree = _ast.parse(stream.read())
+            for node in _ast.walk(tree):
+                if isinstance(node, _ast.Import):
+                    found.update(a.name.split(".")[0] for a in node.names)
+                elif isinstance(node, _ast.ImportFrom) and node.level == 0:
+                    found.add(node.module.split(".")[0])
+    return {m for m in found if m not in sys.stdlib_module_names and m != "deap_nos"}
+
+
+def declared(requirements):
+    return {canonicalize_name(Requirement(r).name) for r in requirements}
+
+
+def test_every_imported_package_is_declared():
+    base, extras = setup_arguments()
+    everything = declared(base) | {n for reqs in extras.values() for n in declared(reqs)}
+    missing = {m for m in imported_packages("deap_nos") - OPTIONAL
+               if canonicalize_name(DISTRIBUTIONS.get(m, m)) not in everything}
+    assert not missing, f"imported but not declared in pyproject.toml: {sorted(missing)}"
+    assert "dill" in declared(base)                 # imported at the top of parallel.py
+    tests = {m for m in imported_packages("tests") - OPTIONAL - {"test_runs", "_common",
+                                                                 "fourth_space"}
+             if not m.startswith("test_")}
+    test_env = declared(base) | declared(extras["test"])
+    missing = {m for m in tests if canonicalize_name(DISTRIBUTIONS.get(m, m)) not in test_env}
+    assert not missing, f"tests import packages the test extra lacks: {sorted(missing)}"
+
+
+def test_licence_file_and_metadata():
+    with open(os.path.join(ROOT, "LICENSE"), encoding="utf-8") as stream:
+        text = stream.read()
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
+    table = project()["project"]
+    assert table["license"] == "Apache-2.0" and table["license-files"] == ["LICENSE"]
+
+
+def test_version_is_single_sourced():
+    import deap_nos
+    config = project()
+    assert "version" in config["project"]["dynamic"] and "version" not in config["project"]
+    assert config["tool"]["setuptools"]["dynamic"]["version"] == {
+        "attr": "deap_nos.__version__"}
+    assert deap_nos.__version__ == "0.3.0"
+    assert not os.path.exists(os.path.join(ROOT, "setup.py"))      # no second copy
+
+
+def test_manifest_ships_what_the_tests_read():
+    with open(os.path.join(ROOT, "MANIFEST.in"), encoding="utf-8") as stream:
+        lines = {line.strip() for line in stream}
+    for folder in ("tests", "examples", "benchmarks", "docs"):
+        assert f"graft {folder}" in lines
+    assert "include LICENSE" in lines and "include tox.ini" in lines
+
+
+@pytest.mark.slow
+def test_sdist_holds_the_tests_and_installs_metadata(tmp_path):
+    """Build the sdist (needs the ``build`` package and an index for setuptools)."""
+    import tarfile
+    result = subprocess.run([sys.executable, "-m", "build", "--sdist", "--outdir",
+                             str(tmp_path), ROOT], capture_output=True, text=True,
+                            timeout=600, check=False)
+    if result.returncode != 0:
+        pytest.skip(f"could not build an sdist here: {result.stderr[-300:]}")
+    sdist, = tmp_path.glob("deap_nos-*.tar.gz")
+    assert sdist.name == "deap_nos-0.3.0.tar.gz"
+    with tarfile.open(sdist) as archive:
+        names = {n.split("/", 1)[1] for n in archive.getnames() if "/" in n}
+    for path in ("LICENSE", "tox.ini", "tests/conftest.py", "tests/test_packaging.py",
+                 "examples/_common.py", "docs/reference.md", "deap_nos/__init__.py"):
+        assert path in names, path

@@ -65,27 +65,21 @@ def test_variation_keeps_genomes_valid(space):
         _round_trips(space, b)
 
 
-def _final_loss(space, genome, lr, scale=0.01, steps=50):
-    """0.5·scale·|w|² after ``steps`` steps at a constant ``lr`` (gradients of the size
-    a network's are: AutoLR's optimizers carry their step in their constants)."""
-    program = space.compile(genome, NumpyBackend(), total_steps=steps)
-    w = np.array([1.0, -2.0, 0.5])
-    state = program.init(w)
-    with np.errstate(all="ignore"):
-        for t in range(steps):
-            delta, state = program.update(scale * w, state, w, t, lr)
-            w = w + delta
-    return float(np.sum(w * w))
-
-
-def test_zoo_entries_parse_and_descend_a_quadratic(space):
-    """Each zoo entry round-trips and, at one of a small sweep of rates (as the
-    integrity check sweeps them), lowers a quadratic without leaving the finite."""
+def test_zoo_entries_round_trip_and_pass_their_screen(space):
+    """Each zoo entry round-trips and passes its space's screen (the shifted-sphere
+    descent check every candidate passes before training); its program keeps the
+    weights finite over a few steps of a small quadratic."""
     for name, text in space.zoo().items():
         genome = space.parse(text)
         _round_trips(space, genome)
-        losses = [_final_loss(space, genome, lr) for lr in (1.0, 0.1, 0.01)]
-        assert any(np.isfinite(loss) and loss < 5.25 for loss in losses), (name, losses)
+        assert space.screen(genome).passed, name
+        program = space.compile(genome, NumpyBackend(), total_steps=20)
+        w = np.array([1.0, -2.0, 0.5])
+        state = program.init(w)
+        for t in range(20):
+            delta, state = program.update(0.01 * w, state, w, t, 1e-3)
+            w = w + delta
+        assert np.all(np.isfinite(w)), name
 
 def test_the_fourth_space_example_searches_with_the_shared_ga_and_fitness():
     """docs/spaces.md's worked example: registered, screened, searched and scored

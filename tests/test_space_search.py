@@ -42,3 +42,16 @@ def test_unknown_space_is_refused_in_one_line(tmp_path):
     assert "unknown search space 'nope'" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("name, space", [("ADES", "autolr"), ("Sign", "nos"),
+                                         ("TermMixEvolved", "termmix"), ("Opt10", "nos")])
+def test_show_accepts_zoo_names_of_every_space(name, space):
+    import subprocess
+    import sys
+
+    from test_runs import ROOT, _env
+    done = subprocess.run([sys.executable, "-m", "deap_nos.cli", "show", name],
+                          capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f'"space": "{space}"' in done.stdout

@@ -73,8 +73,11 @@ def test_verdict_trains_paired_seeds_and_scores_on_test(tmp_path):
     result.write(str(tmp_path))
     text = (tmp_path / "verdict.md").read_text()
     assert "Opt6" in text and "Welch p" in text
-    lines = (tmp_path / "verdict.csv").read_text().strip().splitlines()
-    assert len(lines) == 1 + 3 * 2
+    import csv
+    with open(tmp_path / "verdict.csv", newline="", encoding="utf-8") as stream:
+        lines = list(csv.reader(stream))
+    assert len(lines) == 1 + 3 * 2 and all(len(line) == len(lines[0]) for line in lines)
+    assert [line[-1] for line in lines[1:3]] == [str(nos.zoo.genome("Opt6"))] * 2
     assert (tmp_path / "verdict.png").stat().st_size > 1000
 
 

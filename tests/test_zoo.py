@@ -25,7 +25,7 @@ EPS = 1e-7
 
 # ---------------------------------------------------------------------- hand-written math
 def hand_schedules(t, T):
-    """a1 … a13 of SEARCH_SPACE.md §5, written out."""
+    """a1 … a13 of docs/reference.md §5, written out."""
     tau = t / T
     rho = ((2 * t) % T) / T
     beta_d = 0.95 * (1 - (t + 1) / T)
@@ -102,7 +102,7 @@ def hand_momentum(t):
 
 
 def hand_run(name, form, w0, grads):
-    """Weights after each step, from the equations of SEARCH_SPACE.md §1–2."""
+    """Weights after each step, from the equations of docs/reference.md §1–2."""
     w, v, s, l, mu = w0.copy(), 0.0, 0.0, 0.0, 0.0
     out = []
     for t, g in enumerate(grads):

@@ -9,7 +9,7 @@ import sys
 
 from ..errors import NOSError
 from .common import _check_data, _fmt, _stderr, load_genome, make_evaluator
-from .report import _plots
+from .report import _plots, write_csv
 
 
 # ---------------------------------------------------------------------- compare
@@ -38,10 +38,8 @@ def cmd_compare(args):
         os.makedirs(args.out, exist_ok=True)
         with open(os.path.join(args.out, "comparison.md"), "w", encoding="utf-8") as s:
             s.write(table + "\n")
-        with open(os.path.join(args.out, "comparison.csv"), "w", encoding="utf-8") as s:
-            s.write("optimizer,mean,std,lr,failure\n")
-            for name, mean, std, lr, reason in rows:
-                s.write(f"{name},{mean},{std},{lr},{reason or ''}\n")
+        write_csv(os.path.join(args.out, "comparison.csv"),
+                  ["optimizer", "mean", "std", "lr", "failure"], rows)
     return 0
 
 
@@ -73,6 +71,10 @@ def cmd_show(args):
     """Print a genome: equation, active graph, decay functions, JSON."""
     genome = load_genome(args.genome)
     print(f"equation:  {genome}")
+    if not hasattr(genome, "active_nodes"):      # a genome of another space
+        print(f"space:     {genome.space.name}")
+        print("json:", genome.to_json())
+        return 0
     print(f"momentum:  {genome.momentum}{'  (sign flipped)' if genome.flip else ''}")
     print("active nodes:")
     for i in genome.active_nodes():
@@ -110,7 +112,8 @@ def cmd_verdict(args):
     """Judge a finished run's best genomes on the held-out test split."""
     from ..heldout import verdict_for_run
     result = verdict_for_run(args.run, seeds=args.verdict_seeds, top=args.verdict_top,
-                             progress=None if args.quiet else _stderr)
+                             progress=None if args.quiet else _stderr,
+                             backend=args.backend)
     print(result.report())
     return 0
 
@@ -130,7 +133,5 @@ def cmd_plot(args):
             hof = [OptimizerGraph.from_dict(e["genome"]) for e in json.load(stream)["best"]]
     records = read_log(log) if os.path.exists(log) else []
 
-    _plots(args.run, hof, records)
-    print("wrote " + ", ".join(p for p in ("progress.png", "best_genome.png", "best_decays.png")
-                               if os.path.exists(os.path.join(args.run, p))))
+    print("wrote " + ", ".join(_plots(args.run, hof, records)))
     return 0

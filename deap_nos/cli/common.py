@@ -37,11 +37,17 @@ def _zoo_genome(name):
     """The zoo's genome called ``name``, or None (zoo names are not expressions)."""
     if not name.replace("-", "").replace("_", "").isalnum():
         return None
-    from .. import zoo
+    from .. import spaces, zoo
     try:
         return zoo.genome(name)
     except NOSError:
-        return None
+        pass
+    for space_name in spaces.names():           # ADES, Sign (autolr), TermMixEvolved ...
+        space = spaces.get(space_name)
+        text = space.zoo().get(name)
+        if text is not None and space_name != "nos":
+            return space.parse(text)
+    return None
 
 
 # ---------------------------------------------------------------------- evaluators
@@ -59,6 +65,7 @@ def make_evaluator(args, space=None, optimizer_factory=None):
         from ..cheap import DigitsEvaluator
         steps = {"steps": args.train_steps} if args.train_steps else {}
         return DigitsEvaluator(seed=args.seed, space=space, **steps)
+    _check_keras_backend(args)
     from ..evaluator import SurrogateEvaluator
     options = {"seed": args.seed, "optimizer_factory": optimizer_factory}
     if args.data:
@@ -75,9 +82,21 @@ def make_evaluator(args, space=None, optimizer_factory=None):
         from ..population import PopulationEvaluator
         options.pop("optimizer_factory")
         evaluator = PopulationEvaluator.preset(args.preset, space=space,
-                                               slots=args.slots or 1, **options)
+                                               slots=args.slots or 1, **options,
+                                               backend=getattr(args, "backend",
+                                                               "tensorflow"))
         return evaluator if args.slots else evaluator.with_slots(default_slots(evaluator))
     return SurrogateEvaluator.preset(args.preset, space=space, **options)
+
+
+def _check_keras_backend(args):
+    """A TensorFlow-trained search under Keras' JAX or PyTorch backend would fail every
+    candidate and exit 0: refuse it at the start, naming the backend."""
+    keras_backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if getattr(args, "backend", "tensorflow") == "tensorflow" and keras_backend != "tensorflow":
+        raise NOSError(f"the ConvNet presets train with Keras on TensorFlow, but "
+                       f"KERAS_BACKEND={keras_backend}: unset it, or train in JAX with "
+                       f"--backend jax")
 
 
 def default_slots(evaluator=None):
@@ -122,6 +141,12 @@ def _population(args):
     """``--evaluator population`` (the default where it applies: ConvNet presets
     without augmentation); ``single`` keeps one genome per process at a time."""
     choice = getattr(args, "evaluator", None)
+    if getattr(args, "backend", "tensorflow") != "tensorflow":
+        if choice == "single" or args.preset == "cheap" or _preset_value(args.preset,
+                                                                       "augment"):
+            raise NOSError(f"--backend {args.backend} trains with the population evaluator "
+                           f"only (not --evaluator single, --preset cheap or authors)")
+        return True
     if choice == "single" or choice is None and not hasattr(args, "slots"):
         return False
     if args.preset == "cheap" or _preset_value(args.preset, "augment"):

@@ -117,6 +117,7 @@ def build_parser():
                         "on a GPU, the K where training throughput stops growing, measured "
                         "at the start (16, 32, 64, ...); 1 on CPUs, where each of --workers "
                         "processes trains one run at a time on its share of the cores")
+    _backend_option(search)
     search.add_argument("--time-limit", dest="time_limit", type=_seconds, default=None,
                         metavar="SECONDS",
                         help="seconds one evaluation may run in a worker process before it "
@@ -168,12 +169,19 @@ def build_parser():
     verdict.add_argument("run", help="run folder written by deap-nos search")
     _verdict_options(verdict)
     verdict.add_argument("--quiet", action="store_true", help="no progress output")
+    _backend_option(verdict)
     verdict.set_defaults(func=cmd_verdict)
 
     plot = sub.add_parser("plot", help="redraw a run folder's plots")
     plot.add_argument("run", help="run folder written by deap-nos search")
     plot.set_defaults(func=cmd_plot)
     return parser
+
+
+def _backend_option(parser):
+    parser.add_argument("--backend", choices=("tensorflow", "jax"), default="tensorflow",
+                        help="framework of the population trainer (default tensorflow; "
+                        "jax: pip install \"deap-nos[jax]\", no TensorFlow needed)")
 
 
 def _verdict_options(parser):

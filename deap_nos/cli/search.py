@@ -131,7 +131,8 @@ def _run_search(args, run_dir, stored, toolbox, space, evaluator):
     if args.verdict and args.preset != "cheap":
         from ..heldout import verdict_for_run
         result = verdict_for_run(run_dir, seeds=args.verdict_seeds, top=args.verdict_top,
-                                 progress=None if args.quiet else _stderr)
+                                 progress=None if args.quiet else _stderr,
+                                 backend=args.backend)
         print("\n" + result.report())
     return 0
 

@@ -20,8 +20,10 @@ import numbers
 import keras
 from keras import ops
 
+from ..authors import check_semantics
+from ..authors import one_cycle as authors_one_cycle
 from ..errors import NOSError
-from ..schedules import check_semantics, one_cycle
+from ..schedules import one_cycle
 from .backend import KerasBackend
 from .schedules import _as_genome
 
@@ -87,9 +89,25 @@ class _Runtime:
             self.fused = call
 
 
+#: The Keras backends GraphOptimizer runs on (its state updates are TensorFlow's).
+SUPPORTED_BACKENDS = ("tensorflow",)
+
+
+def require_tensorflow_backend(what="GraphOptimizer"):
+    """Refuse, naming the backend, where Keras runs on another backend than TensorFlow:
+    the optimizer's in-place state updates and its genome interpreter are TensorFlow's,
+    and under Keras' JAX or PyTorch backends every step would fail."""
+    name = keras.backend.backend()
+    if name not in SUPPORTED_BACKENDS:
+        raise NOSError(f"{what} runs on Keras' {', '.join(SUPPORTED_BACKENDS)} backend; "
+                       f"this Keras runs on {name!r} (KERAS_BACKEND). Set "
+                       f"KERAS_BACKEND=tensorflow, or in JAX use nos.optax.transform(genome) "
+                       f"and deap-nos search --backend jax")
+
+
 @keras.saving.register_keras_serializable(package="deap_nos")
 class GraphOptimizer(keras.optimizers.Optimizer):
-    """A Keras optimizer running an evolved update graph (SEARCH_SPACE.md §1–5).
+    """A Keras optimizer running an evolved update graph (docs/reference.md §1–5).
 
     Update (``u`` the graph's output, ``s = −1`` when the genome is flipped, else 1)::
 
@@ -119,10 +137,6 @@ class GraphOptimizer(keras.optimizers.Optimizer):
         ``m_t``: the cycle, or a constant (the paper's 0.9 when unscheduled).
     nesterov : {"default", "authors"}
         Which Nesterov form (see above).
-    semantics : {"default", "authors"}
-        ``"authors"``: the authors' search code's choices throughout — their Nesterov
-        form, ``delta`` as ``n ← x − n``, a ``t/W`` warm-up (step 0 at rate 0) and their
-        momentum cycle (docs/reference_authors.md). Graph spaces only.
     space : search space, optional
         The genome's space (default: ``genome.space``; any space of
         :mod:`deap_nos.spaces` — nos, termmix, autolr, yours). Saved by name: a model
@@ -133,6 +147,9 @@ class GraphOptimizer(keras.optimizers.Optimizer):
     one_cycle : bool
         Apply the one-cycle factor inside (default). False: ``learning_rate`` is the
         learning rate at every step (e.g. a :class:`~deap_nos.keras.FactorSchedule`).
+    semantics : {"default", "authors"}
+        ``"authors"``: the authors' search code's warm-up (``t/W``, rate 0 at step 0),
+        ``delta``, Nesterov form and momentum cycle (:mod:`deap_nos.authors`).
     jit_update : bool
         On TensorFlow, run each weight's update math in one XLA-compiled function, so the
         graph's element-wise operations fuse (default; about Adam's cost, see
@@ -147,6 +164,7 @@ class GraphOptimizer(keras.optimizers.Optimizer):
                  hold_steps=0, momentum_schedule="cycle", nesterov="default", space=None,
                  seed=None, one_cycle=True, jit_update=True, name="graph_optimizer",
                  semantics="default", **kwargs):
+        require_tensorflow_backend(type(self).__name__)
         super().__init__(learning_rate=_as_lr(learning_rate), name=name, **kwargs)
         warmup_steps = default_warmup(total_steps) if warmup_steps is None else warmup_steps
         _check_schedule_args(total_steps, warmup_steps, hold_steps, momentum_schedule,
@@ -159,17 +177,17 @@ class GraphOptimizer(keras.optimizers.Optimizer):
         self.momentum_schedule = (momentum_schedule if momentum_schedule == "cycle"
                                   else float(momentum_schedule))
         self.nesterov = nesterov
-        self.semantics = check_semantics(semantics)
-        options = {"semantics": semantics} if semantics != "default" else {}
         self.seed = seed
         self.one_cycle = bool(one_cycle)
+        self.semantics = check_semantics(semantics)
+        extra = {"semantics": semantics} if semantics != "default" else {}
         self.jit_update = bool(jit_update) and keras.backend.backend() == "tensorflow"
         self._ns = KerasBackend(seed=seed, xla=self.jit_update)
         # any space's genome: the program of its own space (deap_nos.spaces protocol)
         self.program = self.space.compile(
             self.genome, self._ns, total_steps=self.total_steps,
             warmup_steps=self.warmup_steps, hold_steps=self.hold_steps,
-            momentum_schedule=self.momentum_schedule, nesterov=nesterov, **options)
+            momentum_schedule=self.momentum_schedule, nesterov=nesterov, **extra)
         self.state_names = tuple(self.program.state_names())
         self._runtime = _Runtime(self.program, self.state_names, self.jit_update)
 
@@ -199,8 +217,9 @@ class GraphOptimizer(keras.optimizers.Optimizer):
         if not self.one_cycle:
             return lr
         t = ops.cast(self.iterations, "float32") if step is None else step
-        return lr * one_cycle(t, self.total_steps, self.warmup_steps, self.hold_steps,
-                              self._ns, semantics=self.semantics)
+        schedule = authors_one_cycle if self.semantics == "authors" else one_cycle
+        return lr * schedule(t, self.total_steps, self.warmup_steps, self.hold_steps,
+                              self._ns)
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
         # Read the step once per apply, not once per variable: the scalars derived from
@@ -245,17 +264,25 @@ class GraphOptimizer(keras.optimizers.Optimizer):
             "genome": self.genome.to_json(), "genome_text": str(self.genome),
             "total_steps": self.total_steps, "warmup_steps": self.warmup_steps,
             "hold_steps": self.hold_steps, "momentum_schedule": self.momentum_schedule,
-            "nesterov": self.nesterov, "semantics": self.semantics, "seed": self.seed, "one_cycle": self.one_cycle,
-            "jit_update": self.jit_update,
+            "nesterov": self.nesterov, "seed": self.seed, "one_cycle": self.one_cycle,
+            "jit_update": self.jit_update, "space": self.space.name,
+            "semantics": self.semantics,
         })
         return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        """Inverse of :meth:`get_config`; a custom space via ``custom_objects["deap_nos_space"]``."""
+        """Inverse of :meth:`get_config`. The space is found by its name in
+        :mod:`deap_nos.spaces` (``deap_nos.spaces.register(name, space)`` before loading a
+        model whose genome uses your own operations), or given as
+        ``custom_objects["deap_nos_space"]``."""
         config = dict(config)
         config.pop("genome_text", None)
+        name = config.pop("space", None)
         space = (custom_objects or {}).get("deap_nos_space")
+        if space is None and isinstance(name, str):
+            from deap_nos import spaces
+            space = spaces.get(name)
         if space is not None:
             config["space"] = space
         return super().from_config(config, custom_objects)

@@ -1,6 +1,6 @@
 """Learning-rate schedules as Keras ``LearningRateSchedule`` s, and a genome's lr multiplier.
 
-- :class:`OneCycle` — the paper's base schedule (SEARCH_SPACE.md §8): linear warm-up to
+- :class:`OneCycle` — the paper's base schedule (docs/reference.md §8): linear warm-up to
   the peak, optional hold, cosine decay to 0 (:func:`deap_nos.schedules.one_cycle`).
 - :class:`MomentumCycle` — the cycled momentum coefficient of §1 (0.95→0.85→0.95).
 - :class:`FactorSchedule` — a factor × the one-cycle schedule: the learning-rate
@@ -163,7 +163,7 @@ def lr9(t, T, B):
     return B.tanh(B.maximum(P.a10(t, T, B), P.a6(t, T, B)))
 
 
-#: name -> factor ``f(t, T, B)`` multiplying the one-cycle schedule (SEARCH_SPACE.md §9).
+#: name -> factor ``f(t, T, B)`` multiplying the one-cycle schedule (docs/reference.md §9).
 LR_FACTORS = {"LR1": lr1, "LR2": lr2, "LR3": lr3, "LR4": lr4, "LR5": lr5, "LR6": lr6,
               "LR7": lr7, "LR8": lr8, "LR9": lr9}
 
@@ -306,7 +306,7 @@ class FactorSchedule(keras.optimizers.schedules.LearningRateSchedule):
     Parameters
     ----------
     factor : str
-        ``"LR1"`` … ``"LR9"`` (SEARCH_SPACE.md §9), or a genome's text / JSON, whose lr
+        ``"LR1"`` … ``"LR9"`` (docs/reference.md §9), or a genome's text / JSON, whose lr
         multiplier (:func:`lr_multiplier`) becomes the factor.
     base_learning_rate : float
         The one-cycle peak.

@@ -102,6 +102,17 @@ def get(name):
     return space
 
 
+#: name -> module holding the protocol functions of a table-like space class
+_IMPLEMENTATIONS = {"nos": "deap_nos.spaces.nos"}
+
+
+def implementation(name):
+    """The module implementing the protocol for the built-in space ``name``'s class (the
+    graph space: :mod:`deap_nos.spaces.nos`), imported on first use like a registry
+    entry, so the primitive tables sit below the genome modules in the import graph."""
+    return importlib.import_module(_IMPLEMENTATIONS[name])
+
+
 def genome_from_dict(data, cls=None):
     """A genome of any registered space from its document (``"space"`` names it;
     documents written before 0.3 have none and are the paper's space)."""
@@ -109,4 +120,4 @@ def genome_from_dict(data, cls=None):
     return get(name).from_dict(data, cls)
 
 
-__all__ = ["register", "get", "names", "genome_from_dict"]
+__all__ = ["register", "get", "names", "genome_from_dict", "implementation"]

@@ -1,0 +1,44 @@
+"""The TensorFlow population trainer (the default backend): XLA-compiled chunks of
+steps over ``tf.Variable`` slots (see :mod:`deap_nos.trainer`)."""
+import numpy as np
+
+__all__ = ["build", "to_device", "gpu_count", "out_of_memory"]
+
+
+def build(*args, **kwargs):
+    """A TensorFlow :class:`~deap_nos.trainer.PopulationTrainer`."""
+    from ...train_loop import configure_devices
+    from ...trainer import build as _build
+
+    configure_devices()
+    return _build(*args, **kwargs)
+
+
+def to_device(x_train, y_train, x_val, y_val, val_batch_size):
+    """``(x, y, val_batches, n_val)`` as TensorFlow constants."""
+    import tensorflow as tf
+
+    bs = int(val_batch_size)
+    val = [(tf.constant(x_val[i:i + bs], tf.float32), tf.constant(y_val[i:i + bs], tf.int32))
+           for i in range(0, len(x_val), bs)]
+    return (tf.constant(np.asarray(x_train), tf.float32),
+            tf.constant(np.asarray(y_train), tf.int32), val, len(x_val))
+
+
+def gpu_count():
+    """GPUs TensorFlow sees."""
+    import tensorflow as tf
+
+    from ...train_loop import configure_devices
+
+    configure_devices()
+    return len(tf.config.list_logical_devices("GPU"))
+
+
+def out_of_memory(error):
+    """True when *error* is TensorFlow's or XLA's allocation failure."""
+    import tensorflow as tf
+
+    text = str(error).lower()
+    return isinstance(error, tf.errors.ResourceExhaustedError) or "out of memory" in text \
+        or "resource_exhausted" in text or "resource exhausted" in text
