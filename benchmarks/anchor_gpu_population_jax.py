@@ -3,7 +3,7 @@
 # machine (the lent GPU) and report the ratio. Do not copy it into the project.
 """What one accelerator can do for the population workload (an anchor, not product code).
 
-The surrogate ConvNet(base) of SEARCH_SPACE.md §8 (3 convs 3x3 / 3-tap, strides 1-2-2,
+The surrogate ConvNet(base) of docs/reference.md §8 (3 convs 3x3 / 3-tap, strides 1-2-2,
 widths base-2base-4base, BN, swish, global pool, dropout 0.2, dense) trained for K runs
 at once (jax.vmap over weights, one shared input batch), each run with its own
 optimizer genome emulated the way deap_nos.interpreter pays for it: every node slot

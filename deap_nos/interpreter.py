@@ -24,9 +24,10 @@ the order :class:`~deap_nos.program.Program` applies them; tests hold the two eq
 """
 import numpy as np
 
+from . import authors
 from .errors import NOSError
 from .genome import HIDDEN, validate
-from .primitives import MOMENTS
+from .primitives import MOMENTS, s_delta
 from .schedules import momentum_cycle, one_cycle
 
 __all__ = ["Interpreter", "FORMS"]
@@ -96,6 +97,9 @@ class Interpreter:
         :class:`~deap_nos.keras.GraphOptimizer`.
     momentum_schedule : "cycle" or float
     nesterov : {"default", "authors"}
+    semantics : {"default", "authors"}
+        ``"authors"``: the authors' warm-up, ``delta``, Nesterov form and momentum cycle
+        (:mod:`deap_nos.authors`), as ``compile(..., semantics="authors")``.
     segments : sequence of int, optional
         For each of the P columns, the weight tensor it belongs to: ``clip_norm`` (and
         any ``B.norm``) normalises each tensor of each run on its own. None: one tensor.
@@ -104,24 +108,17 @@ class Interpreter:
         inside (as ``GraphOptimizer`` does). False: ``lr`` is used as given.
     seed : int
         Seed of the dropout operations.
-    semantics : {"default"}
-        Only the package's semantics: ``"authors"`` (docs/reference_authors.md) trains
-        through the single path (``SurrogateEvaluator`` / ``GraphOptimizer``) and is
-        refused here.
     """
 
     def __init__(self, space=None, max_nodes=None, total_steps=1000, warmup_steps=0,
                  hold_steps=0, momentum_schedule="cycle", nesterov="default",
                  segments=None, one_cycle=True, seed=0, semantics="default"):
         from .space import default_space
-        from .authors import check_semantics
-
-        if check_semantics(semantics) != "default":
-            raise NOSError("the population interpreter runs semantics='default' only; "
-                           "train semantics='authors' with SurrogateEvaluator "
-                           "(--evaluator single) or GraphOptimizer(semantics='authors')")
 
         self.space = space or default_space()
+        self.semantics = authors.check_semantics(semantics)
+        if semantics == "authors":
+            nesterov = "authors"
         self.max_nodes = int(max_nodes or self.space.n_hidden + 1)
         if self.max_nodes < 1:
             raise NOSError(f"max_nodes must be >= 1, got {max_nodes}")
@@ -136,7 +133,9 @@ class Interpreter:
         self.one_cycle = bool(one_cycle)
         self.seed = int(seed)
         self.operands = list(self.space.operands.values())
-        self.ops = list(self.space.ops.values())
+        self.ops = [p._replace(fn=authors.s_delta)
+                    if semantics == "authors" and p.fn is s_delta else p
+                    for p in self.space.ops.values()]
         self.schedules = list(self.space.schedules.values())
         self.decay_ops = list(self.space.decay_ops.values())
         self._operand_index = {p.name: i for i, p in enumerate(self.operands)}
@@ -243,12 +242,14 @@ class Interpreter:
         t_col = t[:, None]
         u, new = self._direction(codes, g, w, state, t, t_col, B)
         lr_t = tf.cast(lr, tf.float32)
+        schedule, cycle = ((authors.one_cycle, authors.momentum_cycle)
+                           if self.semantics == "authors" else (one_cycle, momentum_cycle))
         if self.one_cycle:
-            lr_t = lr_t * one_cycle(t, self.total_steps, self.warmup_steps,
+            lr_t = lr_t * schedule(t, self.total_steps, self.warmup_steps,
                                     self.hold_steps, B)
         step_u = lr_t[:, None] * tf.cast(codes["sign"], tf.float32)[:, None] * u
         if self.momentum_schedule == "cycle":
-            m = momentum_cycle(t_col, self.total_steps, self.warmup_steps,
+            m = cycle(t_col, self.total_steps, self.warmup_steps,
                                self.hold_steps, B)
         else:
             m = tf.fill(tf.shape(t_col), float(self.momentum_schedule))

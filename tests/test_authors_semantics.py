@@ -341,15 +341,14 @@ def test_authors_preset_trains_with_authors_semantics(monkeypatch):
         ev.SurrogateEvaluator.preset("quick", semantics="paper")
 
 
-def test_population_path_refuses_authors():
-    pytest.importorskip("tensorflow")
-    from deap_nos.interpreter import Interpreter
+def test_population_evaluator_hands_the_semantics_to_its_interpreter():
     from deap_nos.population import PopulationEvaluator
 
-    with pytest.raises(NOSError, match="single"):
-        Interpreter(semantics="authors")
-    with pytest.raises(NOSError, match="single"):
-        PopulationEvaluator.preset("authors", augment=False)
+    ev = PopulationEvaluator.preset("quick", semantics="authors", slots=1)
+    assert ev._interpreter_options() == {"semantics": "authors"}
+    assert PopulationEvaluator.preset("quick", slots=1)._interpreter_options() == {}
+    with pytest.raises(NOSError, match="augment"):
+        PopulationEvaluator.preset("authors")          # it augments: the single path
 
 
 def test_search_preset_authors_checks_with_authors_semantics():
@@ -372,3 +371,34 @@ def test_check_command_semantics(capsys):
     assert main(["check", "nesterov: delta(g)"]) == 1
     assert main(["check", "nesterov: delta(g)", "--semantics", "authors"]) == 0
     assert "passes" in capsys.readouterr().out
+
+
+def test_population_interpreter_follows_the_authors_semantics():
+    """The batched interpreter with semantics="authors" equals the numpy program with
+    the authors' warm-up, over 10 steps of a warm-up and a momentum cycle (with the
+    default semantics it does not)."""
+    tf = pytest.importorskip("tensorflow")
+    from deap_nos.interpreter import Interpreter
+
+    texts = ["nesterov: delta(g)", "momentum: add(delta(g), v_hat)", "none: delta(g)"]
+    genomes = [nos.parse(t) for t in texts]
+    total, warmup, p = 10, 4, 3
+    grads = np.random.default_rng(0).normal(size=(total, p))
+    interp = Interpreter(total_steps=total, warmup_steps=warmup, semantics="authors")
+    codes = {k: tf.constant(v) for k, v in interp.encode_batch(genomes).items()}
+    k, state, deltas = len(genomes), interp.init(len(genomes), p), []
+    for t in range(total):
+        g = tf.constant(np.tile(grads[t], (k, 1)), tf.float32)
+        delta, state = interp.update(codes, g, tf.zeros_like(g), state,
+                                     tf.fill([k], float(t)), tf.fill([k], 0.1))
+        deltas.append(delta.numpy())
+    for i, genome in enumerate(genomes):
+        program = nos.compile(genome, total_steps=total, warmup_steps=warmup,
+                              semantics="authors")
+        genome_state = program.init(np.zeros(p))
+        for t in range(total):
+            rate = 0.1 * authors.one_cycle(float(t), total, warmup, 0, B)
+            expected, genome_state = program.update(grads[t], genome_state, np.zeros(p),
+                                                    t, rate)
+            np.testing.assert_allclose(deltas[t][i], expected, rtol=1e-4, atol=1e-6,
+                                       err_msg=f"{genome} step {t}")

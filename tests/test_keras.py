@@ -198,11 +198,11 @@ def test_custom_loop_lr_assignment_and_reset():
     opt.learning_rate = 0.1
     step(x, y)
     assert step.experimental_get_tracing_count() == traced
-    assert float(opt.learning_rate) == pytest.approx(0.1)
+    assert float(opt.peak_learning_rate) == pytest.approx(0.1)
     opt.reset()
     assert int(opt.iterations) == 0
     assert all(not np.any(v.numpy()) for v in opt.variables if v is not opt._learning_rate)
-    assert float(opt.learning_rate) == pytest.approx(0.1)
+    assert float(opt.peak_learning_rate) == pytest.approx(0.1)
 
 
 def test_scheduled_learning_rate_is_peak_times_one_cycle():
@@ -216,6 +216,56 @@ def test_scheduled_learning_rate_is_peak_times_one_cycle():
         want = 2.0 * one_cycle(float(t), 40, 4, 6, B)
         assert before[0] - var.numpy()[0] == pytest.approx(want, rel=1e-4, abs=1e-7)
     assert GraphOptimizer("g", total_steps=1000).warmup_steps == 100
+
+
+def test_learning_rate_reports_the_applied_rate_and_assigning_sets_the_peak():
+    """Issue 22: ``opt.learning_rate`` was the constant peak while the applied rate fell."""
+    opt = GraphOptimizer("g", learning_rate=2.0, total_steps=40, warmup_steps=4, hold_steps=6)
+    var = keras.Variable(np.zeros(3, "float32"))
+    opt.build([var])
+    B = NumpyBackend()
+    for t in range(30):
+        assert float(opt.learning_rate) == pytest.approx(2.0 * one_cycle(float(t), 40, 4, 6, B),
+                                                         rel=1e-5)
+        opt.apply([np.ones(3, "float32")], [var])
+    assert float(opt.learning_rate) < 0.5 * 2.0
+    opt.learning_rate = 4.0            # the evaluator's sweep assigns the peak
+    assert float(opt.peak_learning_rate) == 4.0
+    assert float(opt.learning_rate) == pytest.approx(4.0 * one_cycle(30.0, 40, 4, 6, B), rel=1e-5)
+
+
+def test_fit_logs_the_falling_rate():
+    x, y = _blobs()
+    model = _model()
+    opt = zoo.optimizer("Opt10", learning_rate=1.0, total_steps=20)
+    model.compile(opt, "sparse_categorical_crossentropy")
+    seen = []
+    callback = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: seen.append(float(model.optimizer.learning_rate)))
+    model.fit(x, y, batch_size=32, epochs=2, verbose=0, shuffle=False, callbacks=[callback])
+    steps = int(opt.iterations)
+    B = NumpyBackend()
+    assert seen[-1] == pytest.approx(one_cycle(float(steps), 20, 2, 0, B), rel=1e-5)
+    assert seen[0] > seen[-1]
+
+
+def test_overrunning_total_steps_holds_zero_and_warns_once():
+    opt = GraphOptimizer("g", learning_rate=1.0, total_steps=5, warmup_steps=1)
+    var = keras.Variable(np.zeros(2, "float32"))
+    opt.build([var])
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(5):
+            opt.apply([np.ones(2, "float32")], [var])
+        assert not [w for w in caught if "total_steps" in str(w.message)]
+        held = var.numpy().copy()
+        for _ in range(3):
+            opt.apply([np.ones(2, "float32")], [var])
+            assert float(opt.learning_rate) == 0.0
+        np.testing.assert_array_equal(var.numpy(), held)   # the final rate, 0, is held
+    past = [w for w in caught if "past total_steps=5" in str(w.message)]
+    assert len(past) == 1 and past[0].category is RuntimeWarning
 
 
 def test_config_round_trip_and_model_save(tmp_path):

@@ -295,3 +295,64 @@ def test_fit_reaches_accuracy(name, blobs):
     model.fit(x, y, batch_size=BATCH, epochs=EPOCHS, verbose=0, shuffle=False)
     acc = np.mean(np.argmax(np.asarray(model(x)), axis=1) == y)
     assert acc >= FIT_ACCURACY, f"{name}: accuracy {acc:.3f} < {FIT_ACCURACY}"
+
+
+# ---------------------------------------------------------------------- recommended rates
+def test_every_entry_carries_a_measured_recommended_rate():
+    """Issue 22: no recommended rate was written anywhere; every entry but ADES has one."""
+    grid = {10.0, 1.0, 0.1, 0.01, 1e-3, 1e-4, 1e-5}     # the sweep's grid
+    for name in zoo.names():
+        rec = zoo.recommended(name)
+        if name == "ADES":
+            assert rec is None and "none" in zoo.describe(name)
+            continue
+        assert rec.learning_rate in grid, name
+        assert rec.total_steps == 300 and 0.0 < rec.val_acc <= 1.0
+        assert "zoo_rates.py" in rec.measured
+        assert f"recommended learning rate: {rec.learning_rate:g}" in zoo.describe(name)
+
+
+def test_optimizer_uses_the_recommended_rate_by_default():
+    for name in ("Opt6", "Opt10", "LR3"):
+        want = zoo.recommended(name).learning_rate
+        opt = zoo.optimizer(name, total_steps=100)
+        peak = (opt.peak_learning_rate if isinstance(opt, GraphOptimizer)
+                else opt._learning_rate.base.peak)
+        assert float(peak) == pytest.approx(want)
+    assert float(zoo.optimizer("Opt6", learning_rate=0.1).peak_learning_rate) == \
+        pytest.approx(0.1)
+
+
+def _cli(capsys, *argv):
+    from deap_nos.cli import main
+    code = main(list(argv))
+    return code, capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["LR3", "ADES", "Opt6", "PowerSign-ld"])
+def test_show_accepts_every_kind_of_zoo_name(name, capsys):
+    """Issue 22: ``deap-nos show LR3`` / ``show ADES`` said "unknown operand"."""
+    code, out = _cli(capsys, "show", name)
+    assert code == 0
+    assert zoo.entry(name).equation in out or str(zoo.genome(name)) in out
+    if name != "ADES":
+        assert f"recommended peak learning rate: {zoo.recommended(name).learning_rate:g}" in out
+
+
+def test_show_schedule_prints_its_values(capsys):
+    from deap_nos.keras.schedules import lr3
+    from deap_nos.schedules import one_cycle
+    _, out = _cli(capsys, "show", "LR3")
+    rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
+    assert len(rows) == 11
+    B = NumpyBackend()
+    for step, base, factor, lr in rows:
+        t = float(step)
+        want = one_cycle(t, 1000, 100, 0, B) * lr3(t, 1000.0, B)
+        assert float(lr) == pytest.approx(float(want), rel=1e-3, abs=1e-6)
+
+
+def test_check_refuses_non_genomes_with_the_fix(capsys):
+    from deap_nos.cli import main
+    assert main(["check", "LR3"]) == 2
+    assert "deap-nos show LR3" in capsys.readouterr().err

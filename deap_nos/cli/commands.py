@@ -67,9 +67,54 @@ def _comparison_table(rows, args):
 
 
 # ---------------------------------------------------------------------- show / check / plot
+def _zoo_entry(spec):
+    """The zoo entry called ``spec``, or None."""
+    from .. import zoo
+    return zoo.ENTRIES.get(spec)
+
+
+def _show_schedule(entry, total_steps=1000):
+    """LR1–LR9: the equation and the learning rate over a run (peak 1, 10 % warm-up)."""
+    import numpy as np
+    from ..backend import NumpyBackend
+    from ..keras.schedules import lr_multiplier_values
+    from ..keras.optimizer import default_warmup
+    from ..schedules import one_cycle
+    warmup = default_warmup(total_steps)
+    t = np.linspace(0, total_steps - 1, 11).round()
+    factor = lr_multiplier_values(entry.name, total_steps)[t.astype(int)]
+    base = one_cycle(t, total_steps, warmup, 0, NumpyBackend())
+    print(f"{entry.name}: learning-rate schedule for Adam (β₂ = 0.99)")
+    print(f"equation:  {entry.equation}")
+    print(f"over a run of {total_steps} steps ({warmup} warm-up), peak 1 "
+          f"(step 0 runs at first_lr = 1e-7):")
+    print(f"  {'step':>6}  {'one_cycle':>10}  {'factor':>10}  {'lr / peak':>10}")
+    for step, b, f in zip(t, base, factor):
+        print(f"  {int(step):>6}  {b:>10.4g}  {f:>10.4g}  {b * f:>10.4g}")
+
+
 def cmd_show(args):
-    """Print a genome: equation, active graph, decay functions, JSON."""
+    """Print a genome (equation, active graph, decay functions, JSON), or a zoo entry
+    that is not a genome: LR1–LR9 (their schedule) and ADES (its equation)."""
+    entry = _zoo_entry(args.genome)
+    if entry is not None and entry.kind != "genome":
+        from .. import zoo
+        if entry.kind == "schedule":
+            _show_schedule(entry)
+        else:
+            print(f"{entry.name}: its own Keras optimizer (not a genome of the graph space)")
+            print(f"equation:  {entry.equation}")
+        rec = zoo.recommended(entry.name)
+        if rec is not None:
+            print(f"recommended peak learning rate: {rec.learning_rate:g}")
+        print(f"source:    {entry.source}")
+        return 0
     genome = load_genome(args.genome)
+    if entry is not None:
+        from .. import zoo
+        rec = zoo.recommended(entry.name)
+        if rec is not None:
+            print(f"recommended peak learning rate: {rec.learning_rate:g}")
     print(f"equation:  {genome}")
     if not hasattr(genome, "active_nodes"):      # a genome of another space
         print(f"space:     {genome.space.name}")
@@ -99,6 +144,10 @@ def cmd_show(args):
 def cmd_check(args):
     """Run the integrity check and print the final loss per learning rate."""
     from ..integrity import integrity_check
+    entry = _zoo_entry(args.genome)
+    if entry is not None and entry.kind != "genome":
+        raise NOSError(f"{entry.name} is not a genome of the graph space ({entry.kind}); the "
+                       f"integrity check runs genomes. See it with: deap-nos show {entry.name}")
     genome = load_genome(args.genome)
     result = integrity_check(genome, semantics=getattr(args, "semantics", "default"))
     verdict = "passes" if result.passed else f"fails ({result.reason})"

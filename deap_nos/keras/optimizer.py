@@ -16,6 +16,7 @@ at run time beyond the traced arithmetic. On TensorFlow the per-weight math runs
 XLA-compiled function (``jit_update=True``), so its element-wise operations fuse.
 """
 import numbers
+import warnings
 
 import keras
 from keras import ops
@@ -157,7 +158,13 @@ class GraphOptimizer(keras.optimizers.Optimizer):
         the first trace. False: plain TensorFlow ops.
     **kwargs
         Any ``keras.optimizers.Optimizer`` argument (``clipnorm``, ``name``, ...). Weight
-        decay, if set, is applied by Keras with the peak learning rate.
+        decay, if set, is applied by Keras with the scheduled learning rate ``lr_t``.
+
+    ``opt.learning_rate`` reads the rate applied at the current step (``lr_t``, what Keras
+    callbacks log); assigning it sets the peak; :attr:`peak_learning_rate` reads the peak.
+    Past ``total_steps`` the schedule holds its final value, 0 (as Keras' ``CosineDecay``
+    holds its end value), so the weights stop: a ``RuntimeWarning`` says so once, the
+    first time Python sees such a step (an eager step or a callback reading the rate).
     """
 
     def __init__(self, genome, learning_rate=1e-3, total_steps=1000, warmup_steps=None,
@@ -210,10 +217,31 @@ class GraphOptimizer(keras.optimizers.Optimizer):
             if var is not keep:
                 var.assign(ops.zeros(var.shape, dtype=var.dtype))
 
-    # ------------------------------------------------------------------ math
+    # ------------------------------------------------------------------ learning rate
+    @property
+    def learning_rate(self):
+        """The rate applied at the current step, ``lr_t = peak · one_cycle(iterations)``.
+
+        What Keras callbacks (TensorBoard, the ``learning_rate`` log) record. Assigning
+        (``opt.learning_rate = x``) sets the PEAK, as the evaluator's sweep does; read the
+        peak back with :attr:`peak_learning_rate`.
+        """
+        self._warn_if_past_end()
+        return self.scheduled_learning_rate()
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        keras.optimizers.Optimizer.learning_rate.fset(self, _as_lr(value))
+
+    @property
+    def peak_learning_rate(self):
+        """The peak of the one-cycle schedule (the assignable Keras variable)."""
+        return self._get_current_learning_rate()
+
     def scheduled_learning_rate(self, learning_rate=None, step=None):
-        """``lr_t``: the peak times the one-cycle factor at ``t = iterations``."""
-        lr = self.learning_rate if learning_rate is None else learning_rate
+        """``lr_t``: the peak (or ``learning_rate``) times the one-cycle factor at ``step``
+        (default ``iterations``). Past ``total_steps`` the final rate, 0, is held."""
+        lr = self._get_current_learning_rate() if learning_rate is None else learning_rate
         if not self.one_cycle:
             return lr
         t = ops.cast(self.iterations, "float32") if step is None else step
@@ -221,15 +249,36 @@ class GraphOptimizer(keras.optimizers.Optimizer):
         return lr * schedule(t, self.total_steps, self.warmup_steps, self.hold_steps,
                               self._ns)
 
+    def _warn_if_past_end(self):
+        """Warn once, where Python sees the step (eager code, callbacks reading the rate),
+        that the run went past ``total_steps``: the rate is 0 and the weights stop."""
+        if getattr(self, "_warned_past_end", False) or not self.one_cycle:
+            return
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+            if tf.inside_function():   # traced: the step is symbolic
+                return
+        try:
+            step = int(ops.convert_to_numpy(self.iterations))
+        except Exception:  # inside a trace: the step is symbolic
+            return
+        if step >= self.total_steps:
+            self._warned_past_end = True
+            warnings.warn(
+                f"{self.name}: step {step} is past total_steps={self.total_steps}; the "
+                f"one-cycle schedule ended, so the learning rate is held at its final value "
+                f"0 and the weights no longer change. Build the optimizer with total_steps "
+                f"= epochs × steps per epoch.", RuntimeWarning, stacklevel=3)
+
+    # ------------------------------------------------------------------ math
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
-        # Read the step once per apply, not once per variable: the scalars derived from
-        # it (schedules, decays, bias corrections) are then identical subgraphs that
-        # grappler / XLA compute once, instead of after every variable's assignments.
+        # Keras passes ``self.learning_rate``: already lr_t. Read the step once per apply,
+        # not once per variable: the scalars derived from it (schedules, decays, bias
+        # corrections) are then identical subgraphs that grappler / XLA compute once.
         step = ops.cast(self.iterations, "float32")
         self._step = step
         try:
-            super()._backend_update_step(grads, trainable_variables,
-                                         self.scheduled_learning_rate(learning_rate, step))
+            super()._backend_update_step(grads, trainable_variables, learning_rate)
         finally:
             self._step = None
 
