@@ -39,7 +39,8 @@ def momentum_cycle(t, total, warmup, hold, B, low=0.85, high=0.95):
     """``concatenate([linspace(high, low, W), [low]·H, linspace(low, high, T − W − H)])[t]``:
     both pieces include their ends, so step ``W − 1`` is already ``low`` and step
     ``T − 1`` is ``high`` again."""
-    down = B.minimum(t / max(float(warmup) - 1.0, 1.0), 1.0) if warmup > 1 else 1.0
+    # linspace(high, low, 1) is [high]: a one-step warm-up starts at high too
+    down = B.minimum(t / max(float(warmup) - 1.0, 1.0), 1.0) if warmup > 0 else 1.0
     rest = max(float(total - warmup - hold) - 1.0, 1.0)
     up = B.minimum(B.maximum(t - float(warmup + hold), 0.0) / rest, 1.0)
     return high - (high - low) * down + (high - low) * up

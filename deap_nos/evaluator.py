@@ -55,6 +55,7 @@ from deap_nos.errors import NOSError, UnknownNameError
 from deap_nos.evaluation import Evaluation, genome_seed
 from deap_nos.space import space_argument
 from deap_nos.presets import PAPER_LR_GRID, PAPER_QUICK_RATES, PRESETS  # noqa: F401
+from deap_nos.authors import check_semantics
 from deap_nos.stages import StageFailure, sweep, train_run
 from deap_nos.train_loop import (TrainLoop, configure_devices, graph_optimizer_factory,
                                  seed_everything, sub_seed)
@@ -136,6 +137,10 @@ class SurrogateEvaluator:
         Seed every genome with ``seed`` itself rather than a hash of seed and genome, so
         different optimizers start from the same weights and see the same batches (the
         verdict's paired design); a search keeps the default False.
+    semantics : {"default", "authors"}
+        Update semantics of ``GraphOptimizer`` (``"authors"`` in the authors preset:
+        their code's warm-up, ``delta``, Nesterov form and momentum cycle;
+        docs/reference_authors.md). Unused with an ``optimizer_factory``.
     """
 
     _PARAMS = tuple(PRESETS["paper"])
@@ -146,7 +151,8 @@ class SurrogateEvaluator:
                  steps=_UNSET, warmup_steps=_UNSET, hold_steps=_UNSET, eval_every=_UNSET,
                  stop_after=_UNSET, min_train_acc=_UNSET, standardize=_UNSET,
                  augment=_UNSET, augment_options=_UNSET, repeats=_UNSET, aggregate=_UNSET,
-                 seed=_UNSET, jit=_UNSET, val_batch_size=_UNSET, paired=_UNSET, optimizer_factory=None,
+                 seed=_UNSET, jit=_UNSET, val_batch_size=_UNSET, paired=_UNSET, semantics=_UNSET,
+                 optimizer_factory=None,
                  space=None):
         name = "paper" if preset is None else str(preset).lower()
         if name not in PRESETS:
@@ -192,6 +198,7 @@ class SurrogateEvaluator:
         if self.aggregate not in _AGGREGATES:
             raise UnknownNameError(f"unknown aggregate {self.aggregate!r}; known: "
                                    f"{', '.join(_AGGREGATES)}")
+        check_semantics(self.semantics)
         self.space = space_argument(self.space, type(self).__name__)
         if self.warmup_steps is not None and not 0 <= int(self.warmup_steps) <= self.steps:
             raise NOSError(f"warmup_steps={self.warmup_steps} must lie in 0..steps "
@@ -312,7 +319,8 @@ class SurrogateEvaluator:
         kwargs = dict(learning_rate=rates[0], total_steps=int(self.steps),
                       warmup_steps=self.warmup, hold_steps=int(self.hold_steps))
         if factory is None:
-            opt = graph_optimizer_factory(genome, space=self.space, **kwargs)
+            opt = graph_optimizer_factory(genome, space=self.space,
+                                          semantics=self.semantics, **kwargs)
         else:
             opt = factory(genome, **kwargs)
         opt.build(model.trainable_variables)

@@ -116,6 +116,10 @@ class PopulationEvaluator(SurrogateEvaluator):
 
         get(backend)      # an unknown or uninstalled backend: say so now
         self.backend = backend
+        if self.semantics != "default" and backend != "tensorflow":
+            raise NOSError(f"semantics={self.semantics!r} runs on the TensorFlow population "
+                           f"interpreter only, not backend={backend!r}; use "
+                           "backend='tensorflow' or SurrogateEvaluator (--evaluator single)")
 
     def __repr__(self):
         backend = getattr(self, "backend", "tensorflow")
@@ -154,8 +158,14 @@ class PopulationEvaluator(SurrogateEvaluator):
             self._cache["trainer"] = self._backend().build(
                 self.base, ds.input_shape, ds.classes, self.slots, ds.x_train, ds.y_train,
                 self.batch_size, int(self.steps), self.warmup, int(self.hold_steps),
-                space=self.space, seed=int(self.seed), max_nodes=self.max_nodes)
+                space=self.space, seed=int(self.seed), max_nodes=self.max_nodes,
+                **self._interpreter_options())
         return self._cache["trainer"]
+
+    def _interpreter_options(self):
+        """Options for the interpreter: ``semantics`` where not the default."""
+        semantics = getattr(self, "semantics", "default")
+        return {"semantics": semantics} if semantics != "default" else {}
 
     def _backend(self):
         from .backends import get

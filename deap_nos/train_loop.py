@@ -24,12 +24,13 @@ def sub_seed(seed, index):
 
 
 def graph_optimizer_factory(genome, learning_rate, total_steps, warmup_steps, hold_steps,
-                            space=None):
+                            space=None, semantics="default"):
     """The default optimizer factory: ``deap_nos.keras.GraphOptimizer`` (imported lazily)."""
     from deap_nos.keras import GraphOptimizer
 
     return GraphOptimizer(genome, learning_rate=learning_rate, total_steps=total_steps,
-                          warmup_steps=warmup_steps, hold_steps=hold_steps, space=space)
+                          warmup_steps=warmup_steps, hold_steps=hold_steps, space=space,
+                          semantics=semantics)
 
 
 def reset_optimizer(opt):

@@ -149,7 +149,7 @@ def cmd_check(args):
         raise NOSError(f"{entry.name} is not a genome of the graph space ({entry.kind}); the "
                        f"integrity check runs genomes. See it with: deap-nos show {entry.name}")
     genome = load_genome(args.genome)
-    result = integrity_check(genome)
+    result = integrity_check(genome, semantics=getattr(args, "semantics", "default"))
     verdict = "passes" if result.passed else f"fails ({result.reason})"
     print(f"{genome}: integrity check {verdict}" + (" with the sign flipped" if result.flip else ""))
     for lr, loss in zip(result.lrs, result.losses):

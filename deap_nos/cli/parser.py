@@ -155,6 +155,9 @@ def build_parser():
 
     check = sub.add_parser("check", help="run the integrity check on a genome")
     check.add_argument("genome", help="expression, zoo name, or genome file (JSON or text)")
+    check.add_argument("--semantics", choices=("default", "authors"), default="default",
+                       help="'authors': the check as the authors' search code runs it "
+                       "(docs/reference_authors.md)")
     check.set_defaults(func=cmd_check)
 
     verdict = sub.add_parser("verdict", help="judge a run's best genomes against Adam on "

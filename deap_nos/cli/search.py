@@ -76,7 +76,10 @@ def _search_toolbox(args):
     space = _nos_space(args, SearchSpace)
     evaluator = make_evaluator(args, space)
     batched = batched_map(evaluator, args.workers)
-    toolbox = make_toolbox(space, evaluator, 1 if batched else args.workers)
+    semantics = getattr(evaluator, "semantics", "default")   # authors: their check too
+    toolbox = make_toolbox(space, evaluator, 1 if batched else args.workers,
+                           integrity={"semantics": semantics} if semantics != "default"
+                           else None)
     if batched:     # the population evaluator trains each map call's genomes together
         toolbox.register("map", batched)
     else:           # a hanging evaluation fails at the limit; its worker is replaced
