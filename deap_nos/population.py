@@ -39,9 +39,7 @@ wherever the run trains (slot, neighbours, process). Augmentation and custom
 optimizer factories are the single path's only.
 """
 import collections
-import contextlib
 import copy
-import random
 import time
 
 import numpy as np
@@ -54,21 +52,10 @@ from .stages import StageFailure as _Failure
 from .stages import choose_rate, quick_check      # the single path's decisions, one rule
 from .stages import TIE_SE, accuracy_error
 from .population_runs import _Job, _Run, _SweepStart
+from .rng import kept_random_state, keeping_random_state
 from .train_loop import sub_seed
 
 __all__ = ["PopulationEvaluator"]
-
-
-@contextlib.contextmanager
-def _rng_kept():
-    """Restore Python's and numpy's global random states on the way out: evaluating
-    must not move the caller's streams."""
-    py_state, np_state = random.getstate(), np.random.get_state()
-    try:
-        yield
-    finally:
-        random.setstate(py_state)
-        np.random.set_state(np_state)
 
 
 class PopulationEvaluator(SurrogateEvaluator):
@@ -191,7 +178,7 @@ class PopulationEvaluator(SurrogateEvaluator):
             return []
         start = time.perf_counter()
         self._tensors()   # a missing data set is a configuration error: raise it
-        with _rng_kept():
+        with kept_random_state():
             jobs = [self._job(g) for g in genomes]
             self._drive(jobs)
         share = (time.perf_counter() - start) / len(jobs)
@@ -224,7 +211,7 @@ class PopulationEvaluator(SurrogateEvaluator):
                 if not job.done:
                     self._advance(job, None, queue)
 
-        for _ in self._keeping_rng(self._training([], feed)):
+        for _ in keeping_random_state(self._training([], feed)):
             ready = done
             while ready < len(jobs) and jobs[ready].done:
                 ready += 1
@@ -239,16 +226,6 @@ class PopulationEvaluator(SurrogateEvaluator):
         for job in jobs[done:]:       # rejected before training (the interpreter's limits)
             job.result.info["time"] = 0.0
             yield job.result
-
-    @staticmethod
-    def _keeping_rng(steps):
-        """Run the generator *steps*, restoring the callers' random and numpy states
-        around each of its turns (the evaluation must not move them)."""
-        while True:
-            with _rng_kept():
-                if next(steps, StopIteration) is StopIteration:
-                    return
-            yield
 
     def _job(self, genome):
         seed = int(self.seed) if getattr(self, "paired", False) else genome_seed(self.seed,

@@ -15,7 +15,6 @@ caller's states afterwards, so loading data never perturbs a search's random str
 import hashlib
 import json
 import os
-import random
 import tempfile
 import warnings
 
@@ -23,6 +22,7 @@ import numpy as np
 
 from deap_nos.data.dataset import Dataset, stratified_split
 from deap_nos.errors import DataError
+from deap_nos.rng import kept_random_state
 
 __all__ = ["mnist1d", "cache_dir", "generate_mnist1d"]
 
@@ -52,12 +52,8 @@ def generate_mnist1d(samples, seed):
                         "pip install mnist1d (deap-nos installs it)") from exc
     args = get_dataset_args()
     args.num_samples, args.seed, args.train_split = int(samples), int(seed), 1.0
-    py_state, np_state = random.getstate(), np.random.get_state()
-    try:
+    with kept_random_state():
         raw = make_dataset(args)
-    finally:
-        random.setstate(py_state)
-        np.random.set_state(np_state)
     return np.asarray(raw["x"], np.float32), np.asarray(raw["y"], np.int32)
 
 
