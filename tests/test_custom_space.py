@@ -102,6 +102,7 @@ TINY = dict(base=4, batch_size=64, sweep_steps=10, steps=60, eval_every=20, stop
             sweep_min_acc=0.1, sweep_gate_acc=0.1)
 
 
+@pytest.mark.slow
 def test_both_surrogate_paths_train_it(genome):
     single = nos.SurrogateEvaluator.preset("quick", **TINY)(genome)
     assert not single.info.get("failed"), single.info.get("reason")
@@ -111,6 +112,7 @@ def test_both_surrogate_paths_train_it(genome):
     assert population.space is SPACE       # the interpreter holds the custom operations
 
 
+@pytest.mark.slow
 def test_search_reevaluation_and_verdict(genome, tmp_path):
     from deap import tools
 

@@ -216,6 +216,7 @@ def test_one_slot_trains_as_on_tensorflow_step_for_step():
     np.testing.assert_allclose(losses["jax"], losses["tensorflow"], rtol=2e-4, atol=2e-5)
 
 
+@pytest.mark.slow
 def test_final_accuracy_as_on_tensorflow_within_seed_noise():
     trainers, x, y = _trainers(150)
     accs = {}

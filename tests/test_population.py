@@ -173,6 +173,7 @@ def test_memory_stays_flat_over_a_thousand_evaluations():
     assert ev.trainer()._run.experimental_get_tracing_count() == 1
 
 
+@pytest.mark.slow
 def test_map_over_a_pool_equals_one_process():
     """Two worker processes share a call's genomes in chunks and return what one process
     returns, in order: each run's result follows from its seed, not from where it ran."""

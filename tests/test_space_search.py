@@ -44,7 +44,7 @@ def test_unknown_space_is_refused_in_one_line(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize("name, space", [("ADES", "autolr"), ("Sign", "nos"),
+@pytest.mark.parametrize("name, space", [("Sign", "nos"),
                                          ("TermMixEvolved", "termmix"), ("Opt10", "nos")])
 def test_show_accepts_zoo_names_of_every_space(name, space):
     import subprocess
@@ -55,3 +55,15 @@ def test_show_accepts_zoo_names_of_every_space(name, space):
                           capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stderr
     assert f'"space": "{space}"' in done.stdout
+
+
+def test_show_ades_names_its_source():
+    """ADES is the zoo's own Keras optimizer and an autolr genome: show describes it."""
+    import subprocess
+    import sys
+
+    from test_runs import ROOT, _env
+    done = subprocess.run([sys.executable, "-m", "deap_nos.cli", "show", "ADES"],
+                          capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "Adaptive AutoLR" in done.stdout
