@@ -178,10 +178,11 @@ PROBE_STEPS = 8
 PROBE_SIZE = 6
 
 
-def probe_updates(genome, space=None, steps=PROBE_STEPS, size=PROBE_SIZE, seed=1234):
-    """The genome's ``u`` on fixed pseudo-random gradients and weights over ``steps`` steps."""
-    program = compile(genome, NumpyBackend(batch_axes=0, seed=seed), space,
-                      total_steps=steps, warmup_steps=2)
+def probe(program, steps=PROBE_STEPS, size=PROBE_SIZE, seed=1234, update=False):
+    """A compiled program's output on fixed pseudo-random weights and gradients (the
+    gradient grows with ``t``), one row per step: the probe every space's semantic
+    fingerprint hashes. ``update``: ``delta`` at lr 1 instead of the raw direction
+    (a space whose schedule lives in ``update``)."""
     rng = np.random.default_rng(seed)
     w = rng.normal(size=size)
     state = program.init(w)
@@ -189,9 +190,19 @@ def probe_updates(genome, space=None, steps=PROBE_STEPS, size=PROBE_SIZE, seed=1
     with np.errstate(all="ignore"):
         for t in range(steps):
             g = rng.normal(size=size) * (1.0 + t)
-            u, state = program.direction(g, state, w, t)
+            if update:
+                u, state = program.update(g, state, w, t, 1.0)
+            else:
+                u, state = program.direction(g, state, w, t)
             out.append(np.broadcast_to(u, (size,)))
     return np.stack(out)
+
+
+def probe_updates(genome, space=None, steps=PROBE_STEPS, size=PROBE_SIZE, seed=1234):
+    """The genome's ``u`` on fixed pseudo-random gradients and weights over ``steps`` steps."""
+    program = compile(genome, NumpyBackend(batch_axes=0, seed=seed), space,
+                      total_steps=steps, warmup_steps=2)
+    return probe(program, steps, size, seed)
 
 
 def semantic_fingerprint(genome, space=None, digits=6):

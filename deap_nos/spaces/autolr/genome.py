@@ -12,12 +12,12 @@ updates), so two genomes computing the same optimizer share one evaluation.
 import json
 import re
 
-import numpy as np
 from deap import gp
 
 from ...backend import NumpyBackend
 from ...errors import GenomeError, ParseError
 from ...genes import stable_hash
+from ...program import probe
 from . import grammar
 from .grammar import COMMUTATIVE, FUNCTIONS
 
@@ -128,17 +128,8 @@ class AutoLRGenome(list):
     def probe_updates(self, steps=PROBE_STEPS, size=PROBE_SIZE, seed=PROBE_SEED):
         """The update on fixed pseudo-random gradients over ``steps`` steps (steps, size)."""
         from .program import AutoLRProgram
-        program = AutoLRProgram(self, NumpyBackend(batch_axes=0, seed=seed))
-        rng = np.random.default_rng(seed)
-        w = rng.normal(size=size)
-        state = program.init(w)
-        out = []
-        with np.errstate(all="ignore"):
-            for t in range(steps):
-                g = rng.normal(size=size) * (1.0 + t)
-                u, state = program.direction(g, state, w, t)
-                out.append(np.broadcast_to(u, (size,)))
-        return np.stack(out)
+        return probe(AutoLRProgram(self, NumpyBackend(batch_axes=0, seed=seed)), steps,
+                     size, seed)
 
     def fingerprint(self, digits=6):
         """A stable semantic hash (the probe updates rounded to ``digits``), the same in

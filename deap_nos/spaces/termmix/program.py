@@ -16,11 +16,11 @@ running from 0 to 1 over the steps after the warm-up (and ``hold_steps``). The g
 schedule is part of the optimizer: an evaluator that also schedules the learning rate
 outside multiplies the two (the term-mix fitness gives a constant peak rate).
 """
-import numpy as np
 
 from ...backend import NumpyBackend
 from ...errors import NOSError
 from ...genes import stable_hash
+from ...program import probe
 
 __all__ = ["TermMixProgram", "compile", "probe_updates", "semantic_fingerprint"]
 
@@ -130,16 +130,7 @@ def probe_updates(genome, steps=PROBE_STEPS, size=PROBE_SIZE, seed=1234):
     """``delta`` at lr 1 on fixed pseudo-random gradients over ``steps`` steps (schedule
     flags included, ``total_steps = steps``, 2 warm-up steps)."""
     program = compile(genome, NumpyBackend(seed=seed), total_steps=steps, warmup_steps=2)
-    rng = np.random.default_rng(seed)
-    w = rng.normal(size=size)
-    state = program.init(w)
-    out = []
-    with np.errstate(all="ignore"):
-        for t in range(steps):
-            g = rng.normal(size=size) * (1.0 + t)
-            delta, state = program.update(g, state, w, t, 1.0)
-            out.append(np.broadcast_to(delta, (size,)))
-    return np.stack(out)
+    return probe(program, steps, size, seed, update=True)
 
 
 def semantic_fingerprint(genome, digits=6):
