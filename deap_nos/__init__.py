@@ -25,6 +25,7 @@ from .variation import initGraph, mutGraph, mutate_decay, random_decay, random_g
 __version__ = "0.3.0"
 
 _LAZY = {
+    "spaces": ("deap_nos.spaces", None),
     "keras": ("deap_nos.keras", None),
     "zoo": ("deap_nos.zoo", None),
     "data": ("deap_nos.data", None),
