@@ -36,3 +36,29 @@ def test_zoo_block_trains_to_its_stated_accuracy(capsys):
     assert accuracy >= ZOO_ACCURACY, out
     assert namespace["opt"].total_steps == namespace["steps"]
     assert int(namespace["opt"].iterations) == namespace["steps"]
+
+
+def test_extending_the_space_block_registers_and_checks_a_custom_genome(capsys):
+    """Issue 20: the registration snippet runs as written: the custom genome passes the
+    check without the space being passed, and its document names the registered space."""
+    from deap_nos import spaces
+    code = python_block_after("## Extending the space")
+    namespace = {"__name__": "readme_space"}
+    try:
+        exec(compile(code, "README.md:Extending the space", "exec"), namespace)
+        out = capsys.readouterr().out.split()
+        assert out[0] == "True" and '{"space":' in out[2]
+        assert namespace["g"].space is spaces.get("cubes")
+    finally:
+        spaces._REGISTRY.pop("cubes", None)
+        spaces._CACHE.pop("cubes", None)
+
+
+def test_genome_in_ten_lines_seeds_an_individual_from_text():
+    """The first block seeds a DEAP individual from text (parse(..., cls=...))."""
+    code = python_block_after("## A genome in ten lines")
+    namespace = {"__name__": "readme_genome"}
+    exec(compile(code, "README.md:A genome in ten lines", "exec"), namespace)
+    population = namespace["population"]
+    assert len(population) == 8 and type(population[0]).__name__ == "Individual"
+    assert population[0].fitness is not None and not population[0].fitness.valid
