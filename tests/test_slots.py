@@ -53,6 +53,7 @@ def test_cpu_measures_nothing(monkeypatch):
     assert slots.fill_device(PopulationEvaluator.preset("quick", slots=1)) == (1, [])
 
 
+@pytest.mark.slow
 def test_measured_on_the_real_trainer_with_a_copy_of_the_evaluator():
     """The probe trains K real slots (a copy of the evaluator sharing its data) and
     reports positive rates; the evaluator itself keeps its K and its trainer."""

@@ -81,6 +81,7 @@ def test_verdict_trains_paired_seeds_and_scores_on_test(tmp_path):
     assert (tmp_path / "verdict.png").stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_verdict_command_on_a_run_folder(tmp_path, capsys):
     run = tmp_path / "run"
     run.mkdir()
