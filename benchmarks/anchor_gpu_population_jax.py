@@ -6,7 +6,7 @@
 The surrogate ConvNet(base) of docs/reference.md §8 (3 convs 3x3 / 3-tap, strides 1-2-2,
 widths base-2base-4base, BN, swish, global pool, dropout 0.2, dense) trained for K runs
 at once (jax.vmap over weights, one shared input batch), each run with its own
-optimizer genome emulated the way deap_nos.interpreter pays for it: every node slot
+optimizer genome emulated the way deap_nos.backends.tensorflow.interpreter pays for it: every node slot
 computes a bank of elementwise operations and keeps the one its code names.
 
 Prints ms per step, runs*steps/s, effective TFLOP/s, and seconds per fully trained
@@ -60,7 +60,7 @@ CONV = {"form": "lax"}
 
 
 def conv_patches(h, k, stride, ndim):
-    """'same' 3-tap / 3x3 convolution as patches x kernel (deap_nos.batched's form)."""
+    """'same' 3-tap / 3x3 convolution as patches x kernel (deap_nos.backends.tensorflow.batched's form)."""
     spatial = h.shape[1:-1]
     outs = [(n + stride - 1) // stride for n in spatial]
     pads = []

@@ -1,7 +1,7 @@
 """Do the two evaluation paths agree? Single vs population, genome by genome.
 
-Evaluates the same genomes with :class:`~deap_nos.evaluator.SurrogateEvaluator` (the
-single path) and :class:`~deap_nos.population.PopulationEvaluator` (the population
+Evaluates the same genomes with :class:`~deap_nos.evaluation.evaluator.SurrogateEvaluator` (the
+single path) and :class:`~deap_nos.evaluation.population.PopulationEvaluator` (the population
 path) at one preset and seed, and prints per genome both fitnesses (``FAIL`` for a
 failed evaluation), their difference, the learning rates each chose, and the verdict:
 ``ok`` when both fail or both pass within ``--tolerance`` × the seed noise, ``DIFF``
@@ -60,8 +60,8 @@ def fitness(result):
 
 def compare(pairs, preset, seed, slots):
     """Rows (label, single, population, lr_single, lr_pop, reasons) for every genome."""
-    from deap_nos.evaluator import SurrogateEvaluator
-    from deap_nos.population import PopulationEvaluator
+    from deap_nos.evaluation.evaluator import SurrogateEvaluator
+    from deap_nos.evaluation.population import PopulationEvaluator
 
     single = SurrogateEvaluator.preset(preset, seed=seed)
     pop = PopulationEvaluator.preset(preset, seed=seed, slots=slots)
@@ -78,7 +78,7 @@ def compare(pairs, preset, seed, slots):
 
 def measure_noise(pairs, preset, seeds, slots):
     """Mean per-genome std of fitness over ``seeds`` seeds (population path)."""
-    from deap_nos.population import PopulationEvaluator
+    from deap_nos.evaluation.population import PopulationEvaluator
 
     fits = np.array([[fitness(r) for r in PopulationEvaluator.preset(
         preset, seed=s, slots=slots).evaluate_many([g for _, g in pairs])]

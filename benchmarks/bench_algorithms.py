@@ -14,8 +14,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from deap import base, creator, tools  # noqa: E402
 
-from deap_nos.algorithms import eaParticle, eaRegularized  # noqa: E402
-from deap_nos.parallel import ProcessMap  # noqa: E402
+from deap_nos.search.algorithms import eaParticle, eaRegularized  # noqa: E402
+from deap_nos.search.parallel import ProcessMap  # noqa: E402
 
 if not hasattr(creator, "BenchFitness"):
     creator.create("BenchFitness", base.Fitness, weights=(1.0,))

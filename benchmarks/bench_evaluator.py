@@ -62,7 +62,7 @@ def main(argv=None):
     t0 = time.perf_counter()
     import tensorflow as tf  # noqa: F401  (import cost reported separately)
 
-    from deap_nos.evaluator import _TIMING_KEYS, SurrogateEvaluator
+    from deap_nos.evaluation.evaluator import _TIMING_KEYS, SurrogateEvaluator
 
     import_s = time.perf_counter() - t0
     genomes, kind = _genomes(args.n, args.adam)

@@ -27,9 +27,9 @@ GENOMES = ("AdamSpace", "Opt1", "Opt10")
 
 
 def build_convnet(base, input_shape=(32, 32, 3), classes=10):
-    """deap_nos.surrogate.convnet when present, else the same model inline."""
+    """deap_nos.backends.tensorflow.surrogate.convnet when present, else the same model inline."""
     try:
-        from deap_nos.surrogate import convnet
+        from deap_nos.backends.tensorflow.surrogate import convnet
         return convnet(base, input_shape, classes)
     except ImportError:
         import keras

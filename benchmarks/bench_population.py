@@ -106,7 +106,7 @@ def peak_flops(seconds=3.0):
 
 
 def time_single(preset, gs, overrides):
-    from deap_nos.evaluator import SurrogateEvaluator
+    from deap_nos.evaluation.evaluator import SurrogateEvaluator
 
     ev = SurrogateEvaluator.preset(preset, **overrides)
     ev.dataset()
@@ -123,8 +123,8 @@ def full_candidate_steps(ev):
 def time_throughput(preset, slots, steps, overrides, backend):
     """``(run-steps/s, compile s, s per fully trained candidate)``: every slot training
     AdamSpace ``steps`` steps (the slot probe's measure)."""
-    from deap_nos.population import PopulationEvaluator
-    from deap_nos.slots import run_steps_per_second
+    from deap_nos.evaluation.population import PopulationEvaluator
+    from deap_nos.evaluation.slots import run_steps_per_second
 
     ev = PopulationEvaluator.preset(preset, slots=slots, backend=backend, **overrides)
     ev.dataset()
@@ -136,8 +136,8 @@ def time_throughput(preset, slots, steps, overrides, backend):
 
 
 def time_population(preset, gs, slots, overrides, backend="tensorflow"):
-    from deap_nos.batched import BatchedConvNet
-    from deap_nos.population import PopulationEvaluator
+    from deap_nos.backends.tensorflow.batched import BatchedConvNet
+    from deap_nos.evaluation.population import PopulationEvaluator
 
     ev = PopulationEvaluator.preset(preset, slots=slots, backend=backend, **overrides)
     ds = ev.dataset()
@@ -159,7 +159,7 @@ def time_chunked_and_streamed(preset, gs, slots, overrides):
     """What a search step does with K slots: the genomes in ``map_batch`` chunks, one
     ``evaluate_many`` call each (before streaming), against one ``evaluate_stream``.
     Returns ``[(label, evals/s, slots busy)]``; one evaluator, compiled once."""
-    from deap_nos.population import PopulationEvaluator
+    from deap_nos.evaluation.population import PopulationEvaluator
 
     ev = PopulationEvaluator.preset(preset, slots=slots, **overrides)
     ev.trainer().run(1)
@@ -185,9 +185,9 @@ def time_processes(preset, gs, workers, overrides, population):
     evaluating one genome at a time: the single path, or a one-slot population
     evaluator (the command's CPU default). Every worker is warmed up first on genomes
     not timed, so the one-off compile per process is left out as for the others."""
-    from deap_nos.evaluator import SurrogateEvaluator
-    from deap_nos.parallel import ProcessMap
-    from deap_nos.population import PopulationEvaluator
+    from deap_nos.evaluation.evaluator import SurrogateEvaluator
+    from deap_nos.search.parallel import ProcessMap
+    from deap_nos.evaluation.population import PopulationEvaluator
 
     ev = PopulationEvaluator.preset(preset, slots=1, **overrides) if population \
         else SurrogateEvaluator.preset(preset, **overrides)

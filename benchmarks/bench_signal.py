@@ -67,9 +67,9 @@ def parse_variant(text):
 def evaluators(preset, seeds, kind):
     """One evaluator per seed for ``preset`` (single: SurrogateEvaluator)."""
     if kind == "population":
-        from deap_nos.population import PopulationEvaluator as cls
+        from deap_nos.evaluation.population import PopulationEvaluator as cls
     else:
-        from deap_nos.evaluator import SurrogateEvaluator as cls
+        from deap_nos.evaluation.evaluator import SurrogateEvaluator as cls
     name, overrides = parse_variant(preset)
     return [cls.preset(name, seed=seed, **overrides) for seed in range(seeds)]
 

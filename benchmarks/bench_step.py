@@ -66,7 +66,7 @@ def interpreter_share(k):
     import tensorflow as tf
 
     import deap_nos as nos
-    from deap_nos.population import PopulationEvaluator
+    from deap_nos.evaluation.population import PopulationEvaluator
 
     ev = PopulationEvaluator.preset("default", slots=k)
     trainer = ev.trainer()
@@ -99,7 +99,7 @@ def convolution_forms():
     import tensorflow as tf
 
     from deap_nos import batched
-    from deap_nos.batched import BatchedConvNet
+    from deap_nos.backends.tensorflow.batched import BatchedConvNet
 
     tanh_form = batched.silu
     net = BatchedConvNet(16, (40, 1), 10)

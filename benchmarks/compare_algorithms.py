@@ -4,7 +4,7 @@ Default mode, ``graphs``: REAL genomes. Individuals are ``nos.OptimizerGraph`` m
 ``nos.initGraph`` (random genomes passing the integrity check) and varied by
 ``nos.mutGraph`` on the paper's search space; fitness is the best validation accuracy
 of a softmax classifier of scikit-learn's digits trained with the genome over a small
-learning-rate grid (:class:`deap_nos.cheap.DigitsEvaluator`, numpy only, ≈ 0.1 s).
+learning-rate grid (:class:`deap_nos.evaluation.cheap.DigitsEvaluator`, numpy only, ≈ 0.1 s).
 Both algorithms start from the same random genomes for a seed; seeds run in parallel
 processes.
 
@@ -38,10 +38,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from deap import base, creator  # noqa: E402
 
 import deap_nos as nos  # noqa: E402
-from deap_nos.algorithms import eaParticle, eaRegularized  # noqa: E402
-from deap_nos.cheap import DigitsEvaluator  # noqa: E402
+from deap_nos.search.algorithms import eaParticle, eaRegularized  # noqa: E402
+from deap_nos.evaluation.cheap import DigitsEvaluator  # noqa: E402
 from deap_nos.evaluation import Evaluation  # noqa: E402
-from deap_nos.runlog import read_log  # noqa: E402
+from deap_nos.search.runlog import read_log  # noqa: E402
 
 N, K, A = 16, 3, 4
 
@@ -106,11 +106,11 @@ def surrogate_evaluator(kind, seed):
     """The default-preset evaluator: the population one unless ``kind == "single"``."""
     if kind != "single":
         try:
-            from deap_nos.population import PopulationEvaluator
+            from deap_nos.evaluation.population import PopulationEvaluator
             return PopulationEvaluator.preset("default", seed=seed)
         except ImportError:
             pass
-    from deap_nos.evaluator import SurrogateEvaluator
+    from deap_nos.evaluation.evaluator import SurrogateEvaluator
     return SurrogateEvaluator.preset("default", seed=seed)
 
 

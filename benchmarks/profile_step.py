@@ -67,7 +67,7 @@ def trace(slots, steps):
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
     import deap_nos as nos
-    from deap_nos.population import PopulationEvaluator
+    from deap_nos.evaluation.population import PopulationEvaluator
 
     trainer = PopulationEvaluator.preset("default", slots=slots).trainer()
     codes = trainer.interpreter.encode(nos.zoo.genome("AdamSpace"))

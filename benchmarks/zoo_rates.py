@@ -1,7 +1,7 @@
 """Measure the recommended learning rate of every zoo entry with the package's own sweep.
 
 For each zoo name (graph genomes and the schedules LR1–LR9; ADES has no learning rate)
-this runs :class:`deap_nos.evaluator.SurrogateEvaluator` on a preset (default ``quick``:
+this runs :class:`deap_nos.evaluation.evaluator.SurrogateEvaluator` on a preset (default ``quick``:
 the embedded digits, a small ConvNet, a 30-step sweep over the paper's grid
 10, 1, 0.1, 0.01, 1e-3, 1e-4, 1e-5, then 300 training steps) and records the peak
 learning rate the sweep chose (``info["lr"]``) and the validation accuracy reached.
@@ -26,7 +26,7 @@ def measure(name, preset, seed, full_grid=False):
     whole grid is swept: for an entry the quick check rejects (AddSign-ld on ``quick``).
     """
     from deap_nos import zoo
-    from deap_nos.evaluator import SurrogateEvaluator
+    from deap_nos.evaluation.evaluator import SurrogateEvaluator
     from deap_nos.keras.builtin import BuiltinFactory, ScheduleFactory
 
     factory, subject = None, None

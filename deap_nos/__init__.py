@@ -6,7 +6,7 @@ Equation, Decay Function, and Learning Rate Schedule Joint Evolution" (arXiv 240
 
 ``import deap_nos`` does not import TensorFlow: genomes, the search space, the integrity
 check and the algorithms are numpy and networkx only. The Keras side lives in
-:mod:`deap_nos.keras`, :mod:`deap_nos.zoo`, :mod:`deap_nos.evaluator` and is loaded on
+:mod:`deap_nos.keras`, :mod:`deap_nos.zoo`, :mod:`deap_nos.evaluation.evaluator` and is loaded on
 first use (``nos.keras``, ``nos.zoo``, ``nos.SurrogateEvaluator``).
 """
 import importlib
@@ -29,22 +29,22 @@ _LAZY = {
     "keras": ("deap_nos.keras", None),
     "zoo": ("deap_nos.zoo", None),
     "data": ("deap_nos.data", None),
-    "surrogate": ("deap_nos.surrogate", None),
-    "algorithms": ("deap_nos.algorithms", None),
-    "parallel": ("deap_nos.parallel", None),
+    "surrogate": ("deap_nos.backends.tensorflow.surrogate", None),
+    "algorithms": ("deap_nos.search.algorithms", None),
+    "parallel": ("deap_nos.search.parallel", None),
     "plots": ("deap_nos.plots", None),
-    "cheap": ("deap_nos.cheap", None),
-    "SurrogateEvaluator": ("deap_nos.evaluator", "SurrogateEvaluator"),
-    "PopulationEvaluator": ("deap_nos.population", "PopulationEvaluator"),
-    "DigitsEvaluator": ("deap_nos.cheap", "DigitsEvaluator"),
+    "cheap": ("deap_nos.evaluation.cheap", None),
+    "SurrogateEvaluator": ("deap_nos.evaluation.evaluator", "SurrogateEvaluator"),
+    "PopulationEvaluator": ("deap_nos.evaluation.population", "PopulationEvaluator"),
+    "DigitsEvaluator": ("deap_nos.evaluation.cheap", "DigitsEvaluator"),
     "make_toolbox": ("deap_nos.toolbox", "make_toolbox"),
     "individual_class": ("deap_nos.toolbox", "individual_class"),
-    "eaParticle": ("deap_nos.algorithms", "eaParticle"),
-    "eaRegularized": ("deap_nos.algorithms", "eaRegularized"),
-    "initial_population": ("deap_nos.algorithms", "initial_population"),
-    "eliminate": ("deap_nos.algorithms", "eliminate"),
-    "verdict": ("deap_nos.heldout", "verdict"),
-    "reevaluate": ("deap_nos.heldout", "reevaluate"),
+    "eaParticle": ("deap_nos.search.algorithms", "eaParticle"),
+    "eaRegularized": ("deap_nos.search.algorithms", "eaRegularized"),
+    "initial_population": ("deap_nos.search.algorithms", "initial_population"),
+    "eliminate": ("deap_nos.search.algorithms", "eliminate"),
+    "verdict": ("deap_nos.verdicts.heldout", "verdict"),
+    "reevaluate": ("deap_nos.verdicts.heldout", "reevaluate"),
     "optax": ("deap_nos.optax", None),
 }
 

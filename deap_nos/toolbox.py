@@ -21,8 +21,8 @@ def individual_class():
 def make_toolbox(space, evaluate, workers=1, kinds=None, integrity=None):
     """A toolbox with ``individual`` (initGraph), ``mutate`` (mutGraph, restricted to
     ``kinds`` when given), ``evaluate`` and — for ``workers > 1`` — a process-pool
-    ``map`` (:class:`~deap_nos.parallel.ProcessMap`; stop it with
-    ``deap_nos.parallel.close_map(toolbox.map)``). ``integrity``: keyword arguments of
+    ``map`` (:class:`~deap_nos.search.parallel.ProcessMap`; stop it with
+    ``deap_nos.search.parallel.close_map(toolbox.map)``). ``integrity``: keyword arguments of
     the integrity check that screens every new genome (e.g. ``{"semantics": "authors"}``).
     """
     toolbox = base.Toolbox()
@@ -36,8 +36,8 @@ def make_toolbox(space, evaluate, workers=1, kinds=None, integrity=None):
 
 
 def process_map(workers):
-    """A :class:`~deap_nos.parallel.ProcessMap` of ``workers`` processes for these
+    """A :class:`~deap_nos.search.parallel.ProcessMap` of ``workers`` processes for these
     individuals: every worker makes ``creator.GraphIndividual`` first, so a spawned one
     (TensorFlow already running in this process) can unpickle the individuals it gets."""
-    from .parallel import ProcessMap
+    from .search.parallel import ProcessMap
     return ProcessMap(workers, initializer=individual_class)

@@ -2,7 +2,7 @@
 import argparse
 
 import deap_nos as nos
-from deap_nos.parallel import close_map
+from deap_nos.search.parallel import close_map
 
 
 def parser(description):

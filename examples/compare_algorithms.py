@@ -10,8 +10,8 @@ import random
 import numpy as np
 
 import deap_nos as nos
-from deap_nos.parallel import close_map
-from deap_nos.runlog import read_log
+from deap_nos.search.parallel import close_map
+from deap_nos.search.runlog import read_log
 from _common import evaluator, parser
 
 

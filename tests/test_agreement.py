@@ -1,7 +1,7 @@
 """The single and the population evaluation paths decide by one rule and agree.
 
-The sweep's two decisions (:func:`deap_nos.stages.quick_check`,
-:func:`deap_nos.stages.choose_rate`) are checked against hand-computed values, and the
+The sweep's two decisions (:func:`deap_nos.evaluation.stages.quick_check`,
+:func:`deap_nos.evaluation.stages.choose_rate`) are checked against hand-computed values, and the
 two evaluators against each other on a small preset (issue 22).
 """
 import math
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from deap_nos import stages
-from deap_nos.stages import StageFailure, accuracy_error, choose_rate, quick_check
+from deap_nos.evaluation.stages import StageFailure, accuracy_error, choose_rate, quick_check
 
 
 def _settings(**overrides):
@@ -71,7 +71,7 @@ def test_both_paths_call_the_same_decisions(monkeypatch):
     """No second copy of the rules: the population protocol calls stages' functions."""
     import inspect
 
-    population = pytest.importorskip("deap_nos.population")
+    population = pytest.importorskip("deap_nos.evaluation.population")
     source = inspect.getsource(population.PopulationEvaluator._protocol)
     assert "quick_check(" in source and "choose_rate(" in source
     assert "sweep_gate_acc" not in source and "sweep_min_acc" not in source

@@ -1,4 +1,4 @@
-"""Tests of deap_nos.algorithms with toy individuals (lists of ints)."""
+"""Tests of deap_nos.search.algorithms with toy individuals (lists of ints)."""
 import os
 import pickle
 import random
@@ -8,12 +8,12 @@ import pytest
 from deap import base, creator, tools
 
 from deap_nos import checkpoint as ckpt
-from deap_nos.algorithms import (any_failure, eaParticle, eaRegularized, eliminate,
-                                 genome_key, initial_population, stage1_failed)
-from deap_nos.checkpoint import CheckpointError
+from deap_nos.search.algorithms import (any_failure, eaParticle, eaRegularized, eliminate,
+                                        genome_key, initial_population, stage1_failed)
+from deap_nos.search.checkpoint import CheckpointError
 from deap_nos.errors import NOSError
 from deap_nos.evaluation import FAILED_FITNESS, Evaluation
-from deap_nos.runlog import read_log
+from deap_nos.search.runlog import read_log
 
 if not hasattr(creator, "ToyFitness"):
     creator.create("ToyFitness", base.Fitness, weights=(1.0,))

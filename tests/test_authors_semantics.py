@@ -342,7 +342,7 @@ def test_authors_preset_trains_with_authors_semantics(monkeypatch):
 
 
 def test_population_evaluator_hands_the_semantics_to_its_interpreter():
-    from deap_nos.population import PopulationEvaluator
+    from deap_nos.evaluation.population import PopulationEvaluator
 
     ev = PopulationEvaluator.preset("quick", semantics="authors", slots=1)
     assert ev._interpreter_options() == {"semantics": "authors"}
@@ -378,7 +378,7 @@ def test_population_interpreter_follows_the_authors_semantics():
     the authors' warm-up, over 10 steps of a warm-up and a momentum cycle (with the
     default semantics it does not)."""
     tf = pytest.importorskip("tensorflow")
-    from deap_nos.interpreter import Interpreter
+    from deap_nos.backends.tensorflow.interpreter import Interpreter
 
     texts = ["nesterov: delta(g)", "momentum: add(delta(g), v_hat)", "none: delta(g)"]
     genomes = [nos.parse(t) for t in texts]

@@ -1,4 +1,4 @@
-"""Tests of deap_nos.cheap: the numpy-only digits evaluator."""
+"""Tests of deap_nos.evaluation.cheap: the numpy-only digits evaluator."""
 import os
 import pickle
 import subprocess
@@ -9,7 +9,7 @@ import pytest
 from deap import base, creator
 
 import deap_nos as nos
-from deap_nos.cheap import DigitsEvaluator, SoftmaxEvaluator, genome_seed
+from deap_nos.evaluation.cheap import DigitsEvaluator, SoftmaxEvaluator, genome_seed
 from deap_nos.errors import NOSError
 from deap_nos.evaluation import FAILED_FITNESS, Evaluation
 
@@ -59,7 +59,7 @@ def test_exception_is_a_failure(monkeypatch):
 
     def broken(*args, **kwargs):
         raise ValueError("boom")
-    monkeypatch.setattr("deap_nos.cheap.compile_genome", broken)
+    monkeypatch.setattr("deap_nos.evaluation.cheap.compile_genome", broken)
     result = evaluator(nos.parse("g"))
     assert result.failed and result.info["stage"] == "train" and "boom" in result.reason
 
@@ -85,7 +85,7 @@ def test_deterministic_picklable_and_same_in_another_process(evaluator):
     assert tuple(clone(nos.parse(ADAM))) == tuple(first)
     assert SoftmaxEvaluator is DigitsEvaluator
     code = ("import sys; sys.path.insert(0, %r)\n"
-            "import deap_nos as nos\nfrom deap_nos.cheap import DigitsEvaluator\n"
+            "import deap_nos as nos\nfrom deap_nos.evaluation.cheap import DigitsEvaluator\n"
             "r = DigitsEvaluator()(nos.parse(%r))\n"
             "print(repr(float(r[0])), r.info['seed'])" % (REPO, ADAM))
     env = dict(os.environ, PYTHONHASHSEED="123")
@@ -97,7 +97,7 @@ def test_deterministic_picklable_and_same_in_another_process(evaluator):
 
 def test_no_tensorflow_and_fast():
     code = ("import sys, time; sys.path.insert(0, %r)\n"
-            "import deap_nos as nos\nfrom deap_nos.cheap import DigitsEvaluator\n"
+            "import deap_nos as nos\nfrom deap_nos.evaluation.cheap import DigitsEvaluator\n"
             "ev = DigitsEvaluator(); g = nos.parse(%r); ev(g)\n"
             "t = time.perf_counter()\n"
             "for _ in range(3): ev(g)\n"

@@ -13,8 +13,8 @@ import pytest
 from deap import tools
 
 from deap_nos import checkpoint as ckpt
-from deap_nos.algorithms import eaParticle, eaRegularized
-from deap_nos.runlog import read_log
+from deap_nos.search.algorithms import eaParticle, eaRegularized
+from deap_nos.search.runlog import read_log
 from test_algorithms import make_stats, make_toolbox, seeded_population, toy_evaluate
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -54,7 +54,7 @@ def test_rng_state_roundtrip():
 
 
 def test_import_is_light():
-    code = ("import sys, deap_nos.algorithms, deap_nos.checkpoint, deap_nos.parallel; "
+    code = ("import sys, deap_nos.search.algorithms, deap_nos.search.checkpoint, deap_nos.search.parallel; "
             "print('tensorflow' in sys.modules, 'distributed' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                          text=True, check=True).stdout
@@ -140,7 +140,7 @@ SCRIPT = textwrap.dedent("""
     import numpy
     from deap import base, creator, tools
     sys.path.insert(0, {repo!r})
-    from deap_nos.algorithms import eaParticle, genome_key
+    from deap_nos.search.algorithms import eaParticle, genome_key
     from deap_nos.evaluation import Evaluation
 
     creator.create("F", base.Fitness, weights=(1.0,))
@@ -229,7 +229,7 @@ TWO_PHASE = textwrap.dedent("""
     import numpy
     from deap import base, creator, tools
     sys.path.insert(0, {repo!r})
-    from deap_nos.algorithms import eaParticle, genome_key, initial_population
+    from deap_nos.search.algorithms import eaParticle, genome_key, initial_population
     from deap_nos.evaluation import Evaluation
 
     creator.create("F", base.Fitness, weights=(1.0,))
@@ -329,7 +329,7 @@ def test_restore_log_reads_records_not_byte_offsets(tmp_path):
     import json
     import warnings
 
-    from deap_nos.runlog import restore_log
+    from deap_nos.search.runlog import restore_log
     records = [{"n": i, "key": f"k{i}", "fitness": [0.5 + i / 10]} for i in range(1, 5)]
     line = [(json.dumps(r, sort_keys=True) + "\n").encode() for r in records]
     inserted, uncommitted = b'{"note": "by hand"}\n', b'{"n": 5, "key": "k5"}\n'

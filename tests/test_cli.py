@@ -136,7 +136,7 @@ import pytest  # noqa: E402  (the population evaluator's tests, issue 11)
 def test_search_picks_the_population_evaluator_where_it_applies():
     from deap_nos.cli import build_parser, make_evaluator
     from deap_nos.errors import NOSError
-    from deap_nos.population import PopulationEvaluator
+    from deap_nos.evaluation.population import PopulationEvaluator
 
     def evaluator(*argv):
         return make_evaluator(build_parser().parse_args(["search", *argv]))
@@ -186,7 +186,7 @@ def test_cpu_default_spreads_genomes_over_worker_processes(monkeypatch):
     from deap_nos import parallel, slots
     from deap_nos.cli import build_parser
     from deap_nos.cli.search import _search_toolbox
-    from deap_nos.population import PopulationEvaluator
+    from deap_nos.evaluation.population import PopulationEvaluator
 
     monkeypatch.setattr(parallel, "detect_gpus", lambda: [])
     monkeypatch.setattr(parallel, "usable_cpus", lambda: 8)
@@ -294,7 +294,7 @@ def test_time_limit_reaches_the_worker_pool(extra, preset, limit):
     """--time-limit (default per preset) is the pool's per-evaluation limit."""
     from deap_nos.cli.parser import build_parser
     from deap_nos.cli.search import _search_toolbox
-    from deap_nos.engine import registered
+    from deap_nos.search.engine import registered
     args = build_parser().parse_args(["search", "--preset", preset, "--workers", "2",
                                       "--evaluator", "single", *extra])
     toolbox, _, _ = _search_toolbox(args)

@@ -43,7 +43,7 @@ def test_write_csv_writes_what_csv_reader_reads_back(tmp_path):
 
 
 def test_verdict_csv_and_curves_from_hand_built_rows(tmp_path):
-    from deap_nos.heldout import Row, Verdict
+    from deap_nos.verdicts.heldout import Row, Verdict
     curve = {"step": [10, 20], "train_loss": [2.0, 1.0], "train_acc": [0.4, 0.6],
              "val_acc": [0.5, 0.7]}
     rows = [Row("#1", "div(v_hat, sqrt_abs(s_hat))", [0.7, 0.72], 0.1, diff=0.01,

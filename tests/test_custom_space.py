@@ -16,7 +16,7 @@ import pytest
 
 import deap_nos as nos
 from deap_nos import spaces
-from deap_nos.engine import genome_key
+from deap_nos.search.engine import genome_key
 from deap_nos.evaluation import genome_seed
 
 

@@ -24,13 +24,13 @@ def test_errors_about_a_genomes_value_stay_value_errors():
 
 @pytest.mark.parametrize("space", ["paper", 3, object()])
 def test_digits_evaluator_refuses_a_non_space_at_construction(space):
-    from deap_nos.cheap import DigitsEvaluator
+    from deap_nos.evaluation.cheap import DigitsEvaluator
     with pytest.raises(NOSError, match="space"):
         DigitsEvaluator(space=space)
 
 
 def test_digits_evaluator_accepts_a_space_and_its_registered_name():
-    from deap_nos.cheap import DigitsEvaluator
+    from deap_nos.evaluation.cheap import DigitsEvaluator
     from deap_nos.space import SearchSpace
     genome = nos.parse("div(v_hat, sqrt_abs(s_hat))")
     by_name = DigitsEvaluator(space="nos", steps=40, eval_every=20)
@@ -41,6 +41,6 @@ def test_digits_evaluator_accepts_a_space_and_its_registered_name():
 
 @pytest.mark.parametrize("space", ["paper", 3])
 def test_surrogate_evaluator_refuses_a_non_space_at_construction(space):
-    from deap_nos.evaluator import SurrogateEvaluator
+    from deap_nos.evaluation.evaluator import SurrogateEvaluator
     with pytest.raises(ConfigurationError, match="space"):
         SurrogateEvaluator.preset("quick", space=space)

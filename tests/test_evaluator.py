@@ -1,4 +1,4 @@
-"""Tests of deap_nos.evaluator.SurrogateEvaluator with stand-in optimizer factories.
+"""Tests of deap_nos.evaluation.evaluator.SurrogateEvaluator with stand-in optimizer factories.
 
 The factories are module-level (the evaluator must pickle). Settings are tiny so the file
 runs in well under a minute on two CPU cores.
@@ -11,8 +11,8 @@ import pytest
 
 from deap_nos.errors import NOSError, UnknownNameError
 from deap_nos.evaluation import FAILED_FITNESS, Evaluation
-from deap_nos.evaluator import PRESETS, SurrogateEvaluator, genome_seed
-from deap_nos.train_loop import reset_optimizer as _reset_optimizer
+from deap_nos.evaluation.evaluator import PRESETS, SurrogateEvaluator, genome_seed
+from deap_nos.backends.tensorflow.train_loop import reset_optimizer as _reset_optimizer
 
 
 # ----------------------------------------------------------------- stand-in optimizers

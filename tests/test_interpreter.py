@@ -11,7 +11,7 @@ tf = pytest.importorskip("tensorflow")
 import deap_nos as nos  # noqa: E402
 from deap_nos.backend import NumpyBackend  # noqa: E402
 from deap_nos.errors import NOSError  # noqa: E402
-from deap_nos.interpreter import Interpreter  # noqa: E402
+from deap_nos.backends.tensorflow.interpreter import Interpreter  # noqa: E402
 from deap_nos.keras.backend import KerasBackend  # noqa: E402
 from deap_nos.schedules import one_cycle  # noqa: E402
 

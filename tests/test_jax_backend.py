@@ -146,7 +146,7 @@ def test_the_tolerance_catches_a_wrong_rate():
 
 def test_equals_the_tensorflow_interpreter():
     tf = pytest.importorskip("tensorflow")
-    from deap_nos.interpreter import Interpreter
+    from deap_nos.backends.tensorflow.interpreter import Interpreter
 
     genomes = _zoo()[:12]
     grads, weights = _inputs(1)
@@ -170,7 +170,7 @@ def test_equals_the_tensorflow_interpreter():
 def test_hash_equals_the_tensorflow_hash():
     tf = pytest.importorskip("tensorflow")
     from deap_nos.backends.jax.namespace import hash_bits
-    from deap_nos.batched import hash_bits as tf_hash
+    from deap_nos.backends.tensorflow.batched import hash_bits as tf_hash
 
     seeds = [(5, 0), (2 ** 32 - 3, 17), (123456789, 4000)]
     for a, b in seeds:
@@ -267,7 +267,7 @@ def test_the_jax_path_runs_with_tensorflow_hidden(tmp_path):
     script = textwrap.dedent('''
         import sys
         import deap_nos as nos
-        from deap_nos.population import PopulationEvaluator
+        from deap_nos.evaluation.population import PopulationEvaluator
         try:
             import tensorflow
             raise SystemExit("tensorflow importable")
@@ -288,7 +288,7 @@ def test_the_jax_path_runs_with_tensorflow_hidden(tmp_path):
 
 
 def test_unknown_backend_is_a_clear_error():
-    from deap_nos.population import PopulationEvaluator
+    from deap_nos.evaluation.population import PopulationEvaluator
 
     with pytest.raises(NOSError, match="unknown backend 'torch'"):
         PopulationEvaluator.preset("quick", slots=1, backend="torch")
@@ -323,7 +323,7 @@ def test_search_under_keras_jax_backend_stops_at_the_start():
 def test_slot_probe_asks_the_jax_backend_for_gpus(monkeypatch):
     from deap_nos import slots
     from deap_nos.backends import jax as jax_backend
-    from deap_nos.population import PopulationEvaluator
+    from deap_nos.evaluation.population import PopulationEvaluator
 
     ev = PopulationEvaluator.preset("quick", slots=1, backend="jax")
     monkeypatch.setattr(slots, "run_steps_per_second",

@@ -1,7 +1,7 @@
 """The package's layout (DESIGN: flat topical modules, the evaluation loop written once).
 
 Modules stay small enough to read whole; the algorithms hold only the algorithms, the
-evaluation engine lives in :mod:`deap_nos.engine`; the names users type keep working
+evaluation engine lives in :mod:`deap_nos.search.engine`; the names users type keep working
 wherever their code moved.
 """
 import ast
@@ -49,7 +49,7 @@ def test_the_algorithms_module_does_not_define_the_engine():
     for name in ("_Session", "_Timed", "_map_evaluate", "_sanitize", "_assign",
                  "genome_key", "initial_population", "eliminate"):
         assert name not in defined, f"deap_nos/algorithms.py defines {name}"
-    assert engine._Session.__module__ == "deap_nos.engine"
+    assert engine._Session.__module__ == "deap_nos.search.engine"
     assert {"eaParticle", "eaRegularized"} <= defined
     assert algorithms.genome_key is engine.genome_key
 
@@ -77,14 +77,14 @@ def test_the_cli_package_keeps_its_names():
 def test_evaluator_keeps_its_names():
     from deap_nos import evaluator, stages
 
-    assert evaluator.SurrogateEvaluator.__module__ == "deap_nos.evaluator"
+    assert evaluator.SurrogateEvaluator.__module__ == "deap_nos.evaluation.evaluator"
     assert "default" in evaluator.PRESETS
-    assert stages.StageFailure.__module__ == "deap_nos.stages"
+    assert stages.StageFailure.__module__ == "deap_nos.evaluation.stages"
 
 
 def test_the_split_modules_do_not_import_tensorflow():
-    code = ("import sys; import deap_nos.algorithms, deap_nos.engine, deap_nos.screening, "
-            "deap_nos.cli, deap_nos.stages; "
+    code = ("import sys; import deap_nos.search.algorithms, deap_nos.search.engine, deap_nos.search.screening, "
+            "deap_nos.cli, deap_nos.evaluation.stages; "
             "print('tensorflow' in sys.modules or 'keras' in sys.modules)")
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -5,9 +5,9 @@ import signal
 import pytest
 from deap import tools
 
-from deap_nos.algorithms import eaParticle, eaRegularized
+from deap_nos.search.algorithms import eaParticle, eaRegularized
 from deap_nos.evaluation import Evaluation
-from deap_nos.parallel import ProcessMap, WorkerLostError, dask_map, worker_index
+from deap_nos.search.parallel import ProcessMap, WorkerLostError, dask_map, worker_index
 from test_algorithms import make_stats, make_toolbox, seeded_population, toy_evaluate
 
 
@@ -234,7 +234,7 @@ def test_pool_spawns_when_tensorflow_runs_here():
     """A child forked from a running TensorFlow hangs at its first operation: the pool
     spawns its workers instead once this process has run one."""
     tf = pytest.importorskip("tensorflow")
-    from deap_nos.parallel import tensorflow_running
+    from deap_nos.search.parallel import tensorflow_running
 
     float(tf.reduce_sum(tf.ones(3)))
     assert tensorflow_running()
@@ -262,7 +262,7 @@ def test_close_map_looks_through_the_toolbox_partial():
     reaches it, its workers exit and a later call starts new ones."""
     from deap import base
 
-    from deap_nos.parallel import close_map
+    from deap_nos.search.parallel import close_map
 
     pool = ProcessMap(workers=2)
     toolbox = base.Toolbox()

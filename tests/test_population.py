@@ -9,7 +9,7 @@ pytest.importorskip("tensorflow")
 import deap_nos as nos  # noqa: E402
 from deap_nos.errors import NOSError  # noqa: E402
 from deap_nos.evaluation import Evaluation  # noqa: E402
-from deap_nos.population import PopulationEvaluator  # noqa: E402
+from deap_nos.evaluation.population import PopulationEvaluator  # noqa: E402
 
 TINY = dict(base=8, batch_size=64, sweep_steps=20, steps=60, eval_every=20, stop_after=20,
             lr_grid=(1.0, 0.01, 1e-4), quick_rates=(1.0, 0.01), min_train_acc=0.1,
@@ -177,7 +177,7 @@ def test_memory_stays_flat_over_a_thousand_evaluations():
 def test_map_over_a_pool_equals_one_process():
     """Two worker processes share a call's genomes in chunks and return what one process
     returns, in order: each run's result follows from its seed, not from where it ran."""
-    from deap_nos.parallel import ProcessMap, close_map
+    from deap_nos.search.parallel import ProcessMap, close_map
 
     ev = tiny()
     genomes = [nos.zoo.genome("AdamSpace"), nos.parse("none: neg(g)"),
@@ -260,7 +260,7 @@ def test_training_carries_on_from_its_sweep_run_with_the_same_numbers(monkeypatc
 
 def test_a_search_streams_its_steps_through_the_population_map(monkeypatch):
     """The engine finds ``imap`` behind DEAP's partial and hands over whole steps."""
-    from deap_nos.mapcall import registered
+    from deap_nos.search.mapcall import registered
 
     ev = tiny()
     toolbox = nos.make_toolbox(nos.SearchSpace.default(), ev)

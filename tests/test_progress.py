@@ -1,7 +1,7 @@
 """The run's progress bar (tqdm): counts, growing totals, terminals and log files."""
 import io
 
-from deap_nos.runlog import ProgressBar
+from deap_nos.search.runlog import ProgressBar
 
 
 class Terminal(io.StringIO):

@@ -101,7 +101,7 @@ def test_the_users_choices_are_kept(tmp_path):
 
 def test_tensorflow_and_keras_load_silently(tmp_path):
     result = run_python("""
-        from deap_nos.quiet import quiet_tensorflow
+        from deap_nos.backends.tensorflow.quiet import quiet_tensorflow
         quiet_tensorflow()
         import keras
         import tensorflow as tf
@@ -117,8 +117,8 @@ def test_process_map_workers_load_tensorflow_silently(tmp_path):
     # a spawned worker inherits the choice through the environment, a forked one
     # through the import hook; neither prints TensorFlow's notices
     result = run_python("""
-        from deap_nos.parallel import ProcessMap
-        from deap_nos.quiet import quiet_tensorflow
+        from deap_nos.search.parallel import ProcessMap
+        from deap_nos.backends.tensorflow.quiet import quiet_tensorflow
 
         def work(x):
             import tensorflow as tf

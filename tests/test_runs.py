@@ -192,7 +192,7 @@ def test_run_folder_records_what_produced_it(straight):
 
     import numpy
 
-    from deap_nos.provenance import describe
+    from deap_nos.search.provenance import describe
 
     environment = json.loads((straight / "settings.json").read_text())["environment"]
     assert environment["numpy"] == numpy.__version__

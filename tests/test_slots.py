@@ -1,8 +1,8 @@
-"""How many slots fill a device (deap_nos.slots): the rule, and the measurement."""
+"""How many slots fill a device (deap_nos.evaluation.slots): the rule, and the measurement."""
 import pytest
 
 from deap_nos.errors import NOSError
-from deap_nos.slots import DeviceFull, saturating_slots
+from deap_nos.evaluation.slots import DeviceFull, saturating_slots
 
 
 def curve(rates, full_at=None):
@@ -46,7 +46,7 @@ def test_nothing_fits_names_the_fix():
 def test_cpu_measures_nothing(monkeypatch):
     pytest.importorskip("tensorflow")
     from deap_nos import slots
-    from deap_nos.population import PopulationEvaluator
+    from deap_nos.evaluation.population import PopulationEvaluator
 
     monkeypatch.setattr(slots, "run_steps_per_second",
                         lambda *a, **k: pytest.fail("measured on a CPU"))
@@ -59,7 +59,7 @@ def test_measured_on_the_real_trainer_with_a_copy_of_the_evaluator():
     reports positive rates; the evaluator itself keeps its K and its trainer."""
     pytest.importorskip("tensorflow")
     from deap_nos import slots
-    from deap_nos.population import PopulationEvaluator
+    from deap_nos.evaluation.population import PopulationEvaluator
 
     evaluator = PopulationEvaluator.preset("quick", slots=1)
     own = evaluator.trainer()
@@ -76,9 +76,9 @@ def test_measured_on_the_real_trainer_with_a_copy_of_the_evaluator():
 @pytest.mark.slow
 def test_probe_runs_in_a_child_process_and_leaves_this_one_alone():
     pytest.importorskip("tensorflow")
-    from deap_nos.parallel import tensorflow_running
-    from deap_nos.population import PopulationEvaluator
-    from deap_nos.slots import probe_slots
+    from deap_nos.search.parallel import tensorflow_running
+    from deap_nos.evaluation.population import PopulationEvaluator
+    from deap_nos.evaluation.slots import probe_slots
 
     running = tensorflow_running()
     k, table = probe_slots(PopulationEvaluator.preset("quick", slots=1), candidates=(1, 2),

@@ -95,7 +95,7 @@ def test_search_never_reads_the_test_split(cache):
     import dataclasses
 
     import deap_nos as nos
-    from deap_nos.evaluator import SurrogateEvaluator
+    from deap_nos.evaluation.evaluator import SurrogateEvaluator
 
     ds = data.mnist1d(**SMALL)
 

@@ -1,4 +1,4 @@
-"""Tests of deap_nos.surrogate: the ConvNet's architecture and parameter counts."""
+"""Tests of deap_nos.backends.tensorflow.surrogate: the ConvNet's architecture and parameter counts."""
 import numpy as np
 import pytest
 
@@ -42,7 +42,7 @@ def test_bad_base_is_an_error():
 def test_signals_get_the_one_dimensional_convnet():
     import keras
 
-    from deap_nos.surrogate import convnet, convnet_params
+    from deap_nos.backends.tensorflow.surrogate import convnet, convnet_params
 
     model = convnet(16, (40, 1), 10)
     kinds = {type(layer).__name__ for layer in model.layers}

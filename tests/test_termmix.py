@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from deap_nos import spaces
 from deap_nos.errors import GenomeError, NOSError, ParseError
 from deap_nos.evaluation import Evaluation
-from deap_nos.runlog import read_log
+from deap_nos.search.runlog import read_log
 from deap_nos.spaces.termmix import TERMS, TermMixGenome
 from deap_nos.spaces.termmix.algorithm import PRESETS, eaTermMix
 from deap_nos.spaces.termmix.fitness import CheapTermMixEvaluator, RelativeToAdam
@@ -81,7 +81,7 @@ def test_key_ignores_what_cannot_matter():
 
 
 def test_fingerprint_is_the_engine_key_and_stable_across_processes():
-    from deap_nos.engine import genome_key
+    from deap_nos.search.engine import genome_key
     g = ZOO["TermMixEvolved"]
     assert genome_key(g) == g.fingerprint()
     code = ("from deap_nos import spaces; s = spaces.get('termmix'); "
@@ -505,9 +505,9 @@ def test_interpreter_equals_the_program_per_run():
 
 def test_population_trainer_runs_termmix_without_retracing():
     pytest.importorskip("tensorflow")
-    from deap_nos.batched import BatchedConvNet
+    from deap_nos.backends.tensorflow.batched import BatchedConvNet
     from deap_nos.spaces.termmix.batched import TermMixInterpreter
-    from deap_nos.trainer import PopulationTrainer
+    from deap_nos.backends.tensorflow.trainer import PopulationTrainer
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 12, 1)).astype("float32")
     y = rng.integers(0, 3, size=64).astype("int32")
@@ -529,7 +529,7 @@ def test_population_trainer_runs_termmix_without_retracing():
 @pytest.mark.slow
 def test_population_evaluator_trains_termmix_genomes():
     pytest.importorskip("tensorflow")
-    from deap_nos.population import PopulationEvaluator
+    from deap_nos.evaluation.population import PopulationEvaluator
     ev = PopulationEvaluator("quick", space=SPACE, slots=2, steps=60, sweep_steps=20,
                              eval_every=30, stop_after=60, lr_grid=(0.01, 0.001),
                              quick_rates=())

@@ -14,8 +14,8 @@ tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
 import deap_nos as nos  # noqa: E402
-from deap_nos.surrogate import convnet  # noqa: E402
-from deap_nos.trainer import build  # noqa: E402
+from deap_nos.backends.tensorflow.surrogate import convnet  # noqa: E402
+from deap_nos.backends.tensorflow.trainer import build  # noqa: E402
 
 T, WARMUP, STEPS, BASE = 40, 4, 15, 4
 GENOMES = ("AdamSpace", "Opt9", "Opt4")
@@ -142,7 +142,7 @@ def test_snapshot_carries_a_run_on_step_for_step():
 def test_runs_longer_than_a_chunk_are_chunked_seamlessly(monkeypatch):
     """The compiled loop takes at most CHUNK steps a call; 20 steps in chunks of 7 are
     the 20 steps of one call, losses and weights."""
-    import deap_nos.trainer as trainer_module
+    import deap_nos.backends.tensorflow.trainer as trainer_module
     x, y = _digits()
     ends = []
     for chunk in (trainer_module.CHUNK, 7):
@@ -163,7 +163,7 @@ def test_silu_equals_tensorflows_in_value_and_gradient():
     """The batched net's tanh-form swish is tf.nn.silu to float32 rounding, gradient too,
     from deep saturation to large activations. Absolute 3e-6: below x ≈ -16 the tanh
     form's sigmoid rounds to 0 where the logistic still gives ~1e-7 (|x·σ(x)| ≤ 2e-6)."""
-    from deap_nos.batched import silu
+    from deap_nos.backends.tensorflow.batched import silu
     x = tf.constant(np.concatenate([np.linspace(-30, 30, 2001), [-1e4, 1e4, 0.0]]),
                     tf.float32)
     with tf.GradientTape(persistent=True) as tape:

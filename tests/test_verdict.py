@@ -9,7 +9,7 @@ from scipy import stats
 
 import deap_nos as nos
 from deap_nos.cli import main
-from deap_nos.heldout import Verdict, compare_runs, reevaluate, verdict
+from deap_nos.verdicts.heldout import Verdict, compare_runs, reevaluate, verdict
 
 A = [0.971, 0.968, 0.974, 0.970, 0.972]
 B = [0.962, 0.966, 0.960, 0.965, 0.963]
@@ -40,7 +40,7 @@ def test_identical_samples_are_no_evidence_and_one_seed_is_refused():
 
 
 def _fake_verdict(a, b):
-    from deap_nos.heldout import Row
+    from deap_nos.verdicts.heldout import Row
 
     row = Row("#1", "g", list(a), 0.1)
     ref = Row("keras:adam", "keras adam", list(b), 0.01)
@@ -140,6 +140,6 @@ def test_reevaluate_ranks_by_the_mean_of_more_seeds():
 
 
 def test_public_names_are_the_functions():
-    import deap_nos.heldout  # noqa: F401  (importing the module must not shadow them)
+    import deap_nos.verdicts.heldout  # noqa: F401  (importing the module must not shadow them)
 
     assert nos.verdict is verdict and nos.reevaluate is reevaluate

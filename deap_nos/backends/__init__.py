@@ -1,6 +1,6 @@
 """Backends of the population trainer: the operations the population evaluator needs.
 
-:class:`~deap_nos.population.PopulationEvaluator` trains K runs side by side through a
+:class:`~deap_nos.evaluation.population.PopulationEvaluator` trains K runs side by side through a
 *population trainer*. A backend is a subpackage (``deap_nos.backends.tensorflow``,
 ``deap_nos.backends.jax``) that provides, lazily and without importing its framework
 when ``deap_nos`` is imported:
@@ -11,7 +11,7 @@ warmup_steps, hold_steps=0, space=None, seed=0, dropout=0.2, jit=True, **options
 ``to_device(x_train, y_train, x_val, y_val, val_batch_size)``
     ``(x, y, val_batches, n_val)``: the data in the backend's arrays.
 ``gpu_count()`` and ``out_of_memory(error)``
-    What the slot probe (:mod:`deap_nos.slots`) needs.
+    What the slot probe (:mod:`deap_nos.evaluation.slots`) needs.
 
 Nothing outside a backend's folder imports its framework for population training:
 TensorFlow stays the default, and a machine without TensorFlow (the JAX GPU machine)

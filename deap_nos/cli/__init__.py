@@ -32,7 +32,7 @@ __all__ = ["main", "build_parser", "load_genome", "make_evaluator", "write_repor
 
 def main(argv=None):
     """Entry point of the ``deap-nos`` console command."""
-    from ..quiet import quiet_tensorflow
+    from ..backends.tensorflow.quiet import quiet_tensorflow
     quiet_tensorflow()          # no TensorFlow start-up notices in the output
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)

@@ -159,7 +159,7 @@ def cmd_check(args):
 
 def cmd_verdict(args):
     """Judge a finished run's best genomes on the held-out test split."""
-    from ..heldout import verdict_for_run
+    from ..verdicts.heldout import verdict_for_run
     result = verdict_for_run(args.run, seeds=args.verdict_seeds, top=args.verdict_top,
                              progress=None if args.quiet else _stderr,
                              backend=args.backend)
@@ -170,7 +170,7 @@ def cmd_verdict(args):
 def cmd_plot(args):
     """Redraw a run folder's plots (progress, best genome, its decay functions)."""
     from ..genome import OptimizerGraph
-    from ..runlog import read_log
+    from ..search.runlog import read_log
     path = os.path.join(args.run, "hall_of_fame.json")
     log = os.path.join(args.run, "evaluations.log")
     if not os.path.exists(path) and not os.path.exists(log):

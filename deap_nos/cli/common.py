@@ -62,11 +62,11 @@ def make_evaluator(args, space=None, optimizer_factory=None):
         if args.data not in (None, "digits"):
             raise NOSError("--preset cheap trains on the embedded digits only; "
                            "use --preset default/quick/paper/authors for other data")
-        from ..cheap import DigitsEvaluator
+        from ..evaluation.cheap import DigitsEvaluator
         steps = {"steps": args.train_steps} if args.train_steps else {}
         return DigitsEvaluator(seed=args.seed, space=space, **steps)
     _check_keras_backend(args)
-    from ..evaluator import SurrogateEvaluator
+    from ..evaluation.evaluator import SurrogateEvaluator
     options = {"seed": args.seed, "optimizer_factory": optimizer_factory}
     if args.data:
         options["data"] = args.data
@@ -79,7 +79,7 @@ def make_evaluator(args, space=None, optimizer_factory=None):
         options["stop_after"] = min(args.train_steps, _preset_value(args.preset, "stop_after"))
         options["eval_every"] = min(args.train_steps, _preset_value(args.preset, "eval_every"))
     if optimizer_factory is None and _population(args):
-        from ..population import PopulationEvaluator
+        from ..evaluation.population import PopulationEvaluator
         options.pop("optimizer_factory")
         evaluator = PopulationEvaluator.preset(args.preset, space=space,
                                                slots=args.slots or 1, **options,
@@ -105,9 +105,9 @@ def default_slots(evaluator=None):
     processes x 1 slot x 1 thread train 1.5x the steps per second of 1 process x 4
     slots x 2 threads; more slots only share the same cores). With a GPU, the K where
     *evaluator*'s training throughput saturates on the first GPU, measured in a child
-    process (:func:`deap_nos.slots.probe_slots`) and printed; 16 without an evaluator."""
-    from ..parallel import detect_gpus
-    from ..slots import GPU_CANDIDATES, probe_slots
+    process (:func:`deap_nos.evaluation.slots.probe_slots`) and printed; 16 without an evaluator."""
+    from ..search.parallel import detect_gpus
+    from ..evaluation.slots import GPU_CANDIDATES, probe_slots
     gpus = detect_gpus()
     if not gpus:
         return 1
@@ -130,7 +130,7 @@ def batched_map(evaluator, workers):
     CPUs (each with its share of the cores)."""
     if not hasattr(evaluator, "map_over") or evaluator.slots == 1:
         return None
-    from ..parallel import detect_gpus
+    from ..search.parallel import detect_gpus
     from ..toolbox import process_map
     gpus = detect_gpus()
     processes = len(gpus) if gpus else workers
@@ -174,8 +174,8 @@ def time_limit(args):
 
 def apply_time_limit(mapper, limit):
     """Set the per-evaluation time limit on a toolbox's process pool, if it has one."""
-    from ..engine import registered
-    from ..parallel import ProcessMap
+    from ..search.engine import registered
+    from ..search.parallel import ProcessMap
     target = registered(mapper)
     if isinstance(target, ProcessMap):
         target.timeout = limit
@@ -184,7 +184,7 @@ def apply_time_limit(mapper, limit):
 
 
 def _preset_value(preset, key):
-    from ..evaluator import PRESETS
+    from ..evaluation.evaluator import PRESETS
     return PRESETS[preset][key]
 
 

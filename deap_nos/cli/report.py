@@ -46,7 +46,7 @@ def _plain(value):
 
 def write_report(run_dir, hof, baseline, logbook, args, elapsed):
     """Write ``hall_of_fame.json``, plots and ``report.md``; return the report text."""
-    from ..runlog import read_log
+    from ..search.runlog import read_log
     entries = [_entry(ind) for ind in hof]
     with open(os.path.join(run_dir, "hall_of_fame.json"), "w", encoding="utf-8") as stream:
         json.dump({"best": entries,
@@ -164,7 +164,7 @@ def _plots(run_dir, hof, records):
 
 def _produced_by(run_dir):
     """The versions, platform and device recorded in the run's settings.json."""
-    from ..provenance import describe, environment
+    from ..search.provenance import describe, environment
     try:
         with open(os.path.join(run_dir, "settings.json"), encoding="utf-8") as stream:
             recorded = json.load(stream).get("environment")

@@ -13,10 +13,10 @@ import random
 import sys
 import time
 
-from .. import runlock
-from ..runlog import active_progress, shared_progress
+from ..search import runlock
+from ..search.runlog import active_progress, shared_progress
 from ..errors import NOSError
-from ..parallel import close_map, default_workers
+from ..search.parallel import close_map, default_workers
 from .common import (_check_data, _evaluator_settings, _stderr, apply_time_limit,
                      batched_map, make_evaluator, plain_warnings, time_limit)
 from .report import write_report
@@ -125,11 +125,11 @@ def _run_search(args, run_dir, stored, toolbox, space, evaluator):
     elapsed = time.perf_counter() - started
     close_map(toolbox.map)
     report = write_report(run_dir, best, baseline, logbook, args, elapsed)
-    from .. import runfolder
+    from ..search import runfolder
     runfolder.record_finish(run_dir)
     print(report)
     if args.verdict and args.preset != "cheap":
-        from ..heldout import verdict_for_run
+        from ..verdicts.heldout import verdict_for_run
         result = verdict_for_run(run_dir, seeds=args.verdict_seeds, top=args.verdict_top,
                                  progress=None if args.quiet else _stderr,
                                  backend=args.backend)
@@ -142,7 +142,7 @@ def _progress_bar(args):
     its total is the planned evaluations (the algorithm's first step re-uses the
     initial population's, re-drawn mutants add theirs), and it ends at the count of
     evaluations the report gives."""
-    from ..runlog import ProgressBar
+    from ..search.runlog import ProgressBar
     from . import spaces as generational
     bar = ProgressBar(0, enabled=not args.quiet)
     if generational.is_generational(args):
@@ -159,7 +159,7 @@ def _progress_bar(args):
 
 def _run_phases(args, toolbox, stored, run_dir, common):
     """The initial population and the algorithm: ``(population, logbook)``."""
-    from .. import algorithms
+    from ..search import algorithms
     from . import spaces as generational
     if generational.is_generational(args):
         return generational.run_space(args, toolbox, common)
@@ -182,7 +182,7 @@ def _initial_population(args, toolbox, run_dir):
     (with a warning) instead of refusing the run."""
     import warnings
 
-    from .. import algorithms, checkpoint
+    from ..search import algorithms, checkpoint
     try:
         return algorithms.initial_population(
             toolbox, args.particles, factor=args.factor, checkpoint=run_dir,
@@ -206,7 +206,7 @@ def _initial_evaluations(log):
     """How many evaluations the initial phase logged (its records in *log*)."""
     import warnings
 
-    from ..runlog import read_log
+    from ..search.runlog import read_log
     if not os.path.exists(log):
         return 0
     with warnings.catch_warnings():
@@ -220,7 +220,7 @@ def _reevaluate(hof, evaluator, toolbox, args):
     best = [ind for ind in hof if ind.fitness.values[0] >= 0.0]
     if args.reevaluate <= 1 or not best or not hasattr(evaluator, "repeats"):
         return list(hof)
-    from ..heldout import reevaluate
+    from ..verdicts.heldout import reevaluate
     if not args.quiet:
         _stderr(f"re-evaluating the top {len(best)} with {args.reevaluate} seeds each")
     return reevaluate(best, evaluator, repeats=args.reevaluate, map=toolbox.map)
@@ -228,7 +228,7 @@ def _reevaluate(hof, evaluator, toolbox, args):
 
 def _evaluate_baseline(toolbox, space, run_dir):
     """Adam-in-the-space on the same evaluator (stored, so a resume does not redo it)."""
-    from .. import checkpoint
+    from ..search import checkpoint
     path = os.path.join(run_dir, "baseline.pkl")
     if os.path.exists(path):
         try:
@@ -254,7 +254,7 @@ def _evaluate_baseline(toolbox, space, run_dir):
 def _resumed(args):
     """``(args, stored settings)`` of ``--resume DIR``: the run's recorded options,
     after refusing options given on this command line that conflict with them."""
-    from .. import runfolder
+    from ..search import runfolder
     if not os.path.isdir(args.resume):
         raise NOSError(f"--resume {args.resume}: no such run folder")
     stored = runfolder.read_settings(args.resume)
@@ -271,7 +271,7 @@ def _resumed(args):
 def _write_settings(run_dir, args, evaluator, stored=None):
     """settings.json: the options, the evaluator and the environment of a new run;
     a resume keeps them and adds itself to ``resumes``."""
-    from .. import runfolder
+    from ..search import runfolder
     options = {k: v for k, v in vars(args).items() if k not in ("func", "given", "argv")}
     argv = getattr(args, "argv", None)
     if stored is not None:

@@ -73,7 +73,7 @@ def space_toolbox(args, space, evaluator):
     """A DEAP toolbox with the space's operators, ``evaluate`` and a process map."""
     from deap import base
 
-    from ..parallel import ProcessMap
+    from ..search.parallel import ProcessMap
     cls = individual_class(space)
     toolbox = base.Toolbox()
     toolbox.register("individual", space.random, cls)

@@ -14,7 +14,7 @@ int32. Searches read ``train`` and ``val``; only the verdict reads ``test``.
 :func:`augment_batch` and :func:`train_pipeline` are the training-time input.
 """
 
-from deap_nos.data.augment import augment_batch, train_pipeline
+from deap_nos.backends.tensorflow.augment import augment_batch, train_pipeline
 from deap_nos.data.cifar import CIFAR_DIRNAME, cifar10, find_cifar10
 from deap_nos.data.dataset import Dataset, standardize, stratified_split
 from deap_nos.data.digits import digits

@@ -14,7 +14,7 @@ one process per GPU (``ProcessMap`` sets ``CUDA_VISIBLE_DEVICES``).
 import functools
 import math
 
-from .evaluation import Evaluation
+from . import Evaluation
 
 __all__ = ["BatchMap"]
 

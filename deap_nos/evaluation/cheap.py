@@ -5,10 +5,10 @@ digits (1,797 images, no download) with the genome compiled on the numpy backend
 a whole learning-rate grid *at once*: the leading axis of every weight tensor indexes
 the learning rate, like the integrity check's trajectories
 (``NumpyBackend(batch_axes=1)``, one ``lr`` per row). It is a stand-in for
-:class:`~deap_nos.evaluator.SurrogateEvaluator` with the same contract and ``info``
+:class:`~deap_nos.evaluation.evaluator.SurrogateEvaluator` with the same contract and ``info``
 keys, about a thousand times cheaper (≈ 0.1 s a genome)::
 
-    from deap_nos.cheap import DigitsEvaluator
+    from deap_nos.evaluation.cheap import DigitsEvaluator
     toolbox.register("evaluate", DigitsEvaluator())
     toolbox.evaluate(nos.parse("div(v_hat, sqrt_abs(s_hat))"))   # ≈ (0.95,)
 
@@ -37,12 +37,12 @@ import time
 
 import numpy as np
 
-from .backend import NumpyBackend
-from .errors import NOSError
-from .evaluation import Evaluation, genome_seed
-from .program import compile as compile_genome
-from .schedules import one_cycle
-from .space import space_argument
+from ..backend import NumpyBackend
+from ..errors import NOSError
+from . import Evaluation, genome_seed
+from ..program import compile as compile_genome
+from ..schedules import one_cycle
+from ..space import space_argument
 
 __all__ = ["DigitsEvaluator", "SoftmaxEvaluator", "load_digits_split", "genome_seed"]
 

@@ -28,12 +28,12 @@ while building or training — gives ``Evaluation.failure(reason, stage)`` with 
 configuration error and is raised (:class:`~deap_nos.errors.DataError`).
 
 What each stage does with the compiled training loop, and when it fails, is
-:mod:`deap_nos.stages`; this module holds the settings, the data and the outline above.
+:mod:`deap_nos.evaluation.stages`; this module holds the settings, the data and the outline above.
 
 Speed: nothing is rebuilt or retraced between sweep learning rates or repeats. The
 optimizer's ``learning_rate`` is a variable (assigned, not retraced); weights are
 restored with ``set_weights``; optimizer state is zeroed
-(:func:`~deap_nos.train_loop.reset_optimizer`).
+(:func:`~deap_nos.backends.tensorflow.train_loop.reset_optimizer`).
 
 Reproducibility: the per-genome seed is a hash (sha256, not Python's salted ``hash``) of
 ``(seed, genome.fingerprint() or str(genome))``; Python, numpy and TensorFlow are seeded
@@ -54,11 +54,12 @@ import numpy as np
 from deap_nos.errors import NOSError, UnknownNameError
 from deap_nos.evaluation import Evaluation, genome_seed
 from deap_nos.space import space_argument
-from deap_nos.presets import PAPER_LR_GRID, PAPER_QUICK_RATES, PRESETS  # noqa: F401
+from deap_nos.evaluation.presets import PAPER_LR_GRID, PAPER_QUICK_RATES, PRESETS  # noqa: F401
 from deap_nos.authors import check_semantics
-from deap_nos.stages import StageFailure, sweep, train_run
-from deap_nos.train_loop import (TrainLoop, configure_devices, graph_optimizer_factory,
-                                 seed_everything, sub_seed)
+from deap_nos.evaluation.stages import StageFailure, sweep, train_run
+from deap_nos.backends.tensorflow.train_loop import (TrainLoop, configure_devices,
+                                                    graph_optimizer_factory,
+                                                    seed_everything, sub_seed)
 
 __all__ = ["SurrogateEvaluator", "PRESETS", "genome_seed", "graph_optimizer_factory"]
 
@@ -303,9 +304,9 @@ class SurrogateEvaluator:
         return result
 
     def _evaluate(self, genome, seed, info):
-        """The two stages (:mod:`deap_nos.stages`); raises
-        :class:`~deap_nos.stages.StageFailure` for a rejected candidate."""
-        from deap_nos.surrogate import convnet
+        """The two stages (:mod:`deap_nos.evaluation.stages`); raises
+        :class:`~deap_nos.evaluation.stages.StageFailure` for a rejected candidate."""
+        from deap_nos.backends.tensorflow.surrogate import convnet
 
         timing = info["timing"]
         ds = self.dataset()

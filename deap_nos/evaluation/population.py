@@ -1,10 +1,10 @@
 """Population evaluation: many candidates trained side by side in one compiled program.
 
-``PopulationEvaluator`` runs :class:`~deap_nos.evaluator.SurrogateEvaluator`'s protocol —
+``PopulationEvaluator`` runs :class:`~deap_nos.evaluation.evaluator.SurrogateEvaluator`'s protocol —
 the same stages, thresholds, early stops, failure reasons, repeats, presets and
 fitness — but not one genome at a time. Every genome's protocol is a queue of training
 runs (genome × learning rate × seed); K *slots* of a
-:class:`~deap_nos.trainer.PopulationTrainer` train K runs at once, in one XLA program
+:class:`~deap_nos.backends.tensorflow.trainer.PopulationTrainer` train K runs at once, in one XLA program
 compiled once per process, and a run that finishes, fails an early stop or is rejected
 by the sweep frees its slot for the next waiting run::
 
@@ -45,26 +45,26 @@ import time
 import numpy as np
 
 from .batchmap import BatchMap
-from .errors import NOSError
-from .evaluation import Evaluation, genome_seed
+from ..errors import NOSError
+from . import Evaluation, genome_seed
 from .evaluator import SurrogateEvaluator
 from .stages import StageFailure as _Failure
 from .stages import choose_rate, quick_check      # the single path's decisions, one rule
 from .stages import TIE_SE, accuracy_error
 from .population_runs import _Job, _Run, _SweepStart
-from .rng import kept_random_state, keeping_random_state
-from .train_loop import sub_seed
+from ..rng import kept_random_state, keeping_random_state
+from ..backends.tensorflow.train_loop import sub_seed
 
 __all__ = ["PopulationEvaluator"]
 
 
 class PopulationEvaluator(SurrogateEvaluator):
-    """:class:`~deap_nos.evaluator.SurrogateEvaluator`'s protocol, K runs at a time.
+    """:class:`~deap_nos.evaluation.evaluator.SurrogateEvaluator`'s protocol, K runs at a time.
 
     Parameters
     ----------
     preset, **settings
-        As :class:`~deap_nos.evaluator.SurrogateEvaluator` (``"default"``: MNIST-1D and
+        As :class:`~deap_nos.evaluation.evaluator.SurrogateEvaluator` (``"default"``: MNIST-1D and
         the 1-D ConvNet; ``"quick"``, ``"paper"``, ...). ``augment`` and
         ``optimizer_factory`` are not supported here (use the single path).
     slots : int
@@ -99,7 +99,7 @@ class PopulationEvaluator(SurrogateEvaluator):
         self.slots = int(slots)
         self.map_batch = int(map_batch) if map_batch else 2 * self.slots
         self.max_nodes = max_nodes
-        from .backends import get
+        from ..backends import get
 
         get(backend)      # an unknown or uninstalled backend: say so now
         self.backend = backend
@@ -133,13 +133,13 @@ class PopulationEvaluator(SurrogateEvaluator):
 
     def map_over(self, pool):
         """A ``map`` that shares each call's genomes among ``pool``'s processes
-        (a :class:`~deap_nos.parallel.ProcessMap`; one per GPU where there are several),
+        (a :class:`~deap_nos.search.parallel.ProcessMap`; one per GPU where there are several),
         ``map_batch`` genomes at a time, each process training its share side by side."""
         return BatchMap(self, pool)
 
     # ------------------------------------------------------------------ machinery
     def trainer(self):
-        """The process's :class:`~deap_nos.trainer.PopulationTrainer` (built once)."""
+        """The process's :class:`~deap_nos.backends.tensorflow.trainer.PopulationTrainer` (built once)."""
         if "trainer" not in self._cache:
             ds = self.dataset()
             self._cache["trainer"] = self._backend().build(
@@ -155,7 +155,7 @@ class PopulationEvaluator(SurrogateEvaluator):
         return {"semantics": semantics} if semantics != "default" else {}
 
     def _backend(self):
-        from .backends import get
+        from ..backends import get
 
         return get(getattr(self, "backend", "tensorflow"))
 
@@ -388,7 +388,7 @@ class PopulationEvaluator(SurrogateEvaluator):
         last sweep step instead saves ``sweep_steps`` of every training (40 of 880 at
         the ``default`` preset) with the same numbers. Only where the sweep ends before
         the first validation point (``sweep_steps < eval_every``), so no validation is
-        skipped. Kept: the runs :func:`~deap_nos.stages.choose_rate` could still pick —
+        skipped. Kept: the runs :func:`~deap_nos.evaluation.stages.choose_rate` could still pick —
         those within its tie range of the best so far (usually one or two per genome).
         """
         if run.kind != "sweep" or not run.finished or not run.result["finite"] \

@@ -3,12 +3,12 @@
 A :class:`_Run` is one training run in a slot — a sweep run at one learning rate or a
 stage-2 run — with the steps it has done, what it has seen and its result; a
 :class:`_Job` is one genome: its protocol (a generator of run batches, see
-:meth:`~deap_nos.population.PopulationEvaluator._protocol`) and its outcome.
+:meth:`~deap_nos.evaluation.population.PopulationEvaluator._protocol`) and its outcome.
 """
 import numpy as np
 
 from .stages import StageFailure as _Failure
-from .train_loop import fmt_lr, tail_mean
+from ..backends.tensorflow.train_loop import fmt_lr, tail_mean
 
 __all__ = []
 
@@ -79,7 +79,7 @@ class _Run:
 
 class _SweepStart:
     """A finished sweep run kept to start its genome's training from: the trainer's
-    :meth:`~deap_nos.trainer.PopulationTrainer.snapshot` of its slot and the losses
+    :meth:`~deap_nos.backends.tensorflow.trainer.PopulationTrainer.snapshot` of its slot and the losses
     and accuracies of its steps."""
 
     def __init__(self, run, snapshot):

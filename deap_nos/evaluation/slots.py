@@ -9,7 +9,7 @@ and stops at the first that does not, or does not fit in memory::
     K = 16, 32, 64, ...     keep doubling while steps/s(2K) >= gain · steps/s(K)
 
 :func:`fill_device` measures that curve for a
-:class:`~deap_nos.population.PopulationEvaluator` in this process (every slot training
+:class:`~deap_nos.evaluation.population.PopulationEvaluator` in this process (every slot training
 Adam-in-the-space on the evaluator's data and network); :func:`probe_slots` does it in
 a child process on one GPU, so the parent never holds GPU memory that its search
 workers need. On CPUs the answer is 1 without measuring: a step of K runs costs K steps
@@ -19,7 +19,7 @@ of arithmetic there, and the cores are shared out among worker processes instead
 import gc
 import time
 
-from .errors import NOSError
+from ..errors import NOSError
 
 __all__ = ["GPU_CANDIDATES", "DeviceFull", "saturating_slots", "run_steps_per_second",
            "fill_device", "probe_slots"]
@@ -62,7 +62,7 @@ def run_steps_per_second(evaluator, slots, steps=20):
     trainer with *slots* slots, every slot training AdamSpace (compile excluded), on the
     evaluator's backend (TensorFlow or JAX). Raises :class:`DeviceFull` if the device
     runs out of memory."""
-    from . import zoo
+    from .. import zoo
 
     probe = evaluator.with_slots(slots)
     try:
@@ -85,7 +85,7 @@ def run_steps_per_second(evaluator, slots, steps=20):
 
 
 def _backend(evaluator):
-    from .backends import get
+    from ..backends import get
 
     return get(getattr(evaluator, "backend", "tensorflow"))
 
@@ -107,7 +107,7 @@ def fill_device(evaluator, candidates=None, steps=20, gain=1.1):
 def probe_slots(evaluator, gpu=None, candidates=None, steps=20, gain=1.1):
     """:func:`fill_device` in a fresh child process (on GPU *gpu* if given), so this
     process keeps its GPUs and TensorFlow runtime free; returns ``(K, table)``."""
-    from .parallel import ProcessMap
+    from ..search.parallel import ProcessMap
 
     with ProcessMap(1, gpus=[gpu] if gpu is not None else None,
                     start_method="spawn") as pool:

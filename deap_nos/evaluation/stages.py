@@ -1,9 +1,9 @@
 """The two stages of the surrogate protocol, run on one compiled training loop.
 
-:class:`~deap_nos.evaluator.SurrogateEvaluator` holds the settings, the data and the
+:class:`~deap_nos.evaluation.evaluator.SurrogateEvaluator` holds the settings, the data and the
 protocol's outline — build the model and optimizer once, sweep the learning rates, then
 train ``repeats`` runs at the best one. This module holds what each stage does with a
-:class:`~deap_nos.train_loop.TrainLoop` and when it fails:
+:class:`~deap_nos.backends.tensorflow.train_loop.TrainLoop` and when it fails:
 
 * :func:`sweep` (stage 1): the quick check at ``quick_rates``, then the rest of the
   grid; returns the best learning rate or raises the sweep's rejection;
@@ -12,12 +12,12 @@ train ``repeats`` runs at the best one. This module holds what each stage does w
   the non-finite loss;
 * :func:`quick_check` and :func:`choose_rate`, the sweep's two decisions — reject at
   the quick rates, pick the best rate or reject at the gate — which the population path
-  (:mod:`deap_nos.population`) calls too, so both paths decide by one rule;
+  (:mod:`deap_nos.evaluation.population`) calls too, so both paths decide by one rule;
 * :class:`StageFailure`, what both raise, and :func:`sweep_rejection`, the sweep's
   rejection reasons, which the population path gives word for word.
 
 The two decisions allow for the noise of what they read. A sweep run's training
-accuracy is the mean over its last 10 % of steps (:func:`~deap_nos.train_loop.tail_mean`),
+accuracy is the mean over its last 10 % of steps (:func:`~deap_nos.backends.tensorflow.train_loop.tail_mean`),
 ``n`` samples in all, so it carries a binomial standard error ``se = √(p(1−p)/n)`` (1.4
 points at the ``default`` preset's 4 batches of 256). Two evaluations of one genome — two
 seeds, or the single and the population path, which draw weights and batches
@@ -44,7 +44,7 @@ import time
 
 import numpy as np
 
-from .train_loop import fmt_lr, reset_optimizer, set_peak_learning_rate, tail_mean
+from ..backends.tensorflow.train_loop import fmt_lr, reset_optimizer, set_peak_learning_rate, tail_mean
 
 __all__ = ["StageFailure", "sweep_rejection", "start_run", "sweep", "train_run",
            "quick_check", "choose_rate", "accuracy_error", "QUICK_CHECK_SE", "TIE_SE"]

@@ -5,7 +5,7 @@ The evaluator sweeps the *peak* learning rate without retracing by assigning a v
 ``peak × shape(t)``, with ``peak`` a Keras variable and ``shape`` the base one-cycle
 schedule (or an LR1–LR9 factor times it). :class:`BuiltinFactory` and
 :class:`ScheduleFactory` are the module-level, picklable optimizer factories that
-``deap-nos compare`` hands to :class:`~deap_nos.evaluator.SurrogateEvaluator`.
+``deap-nos compare`` hands to :class:`~deap_nos.evaluation.evaluator.SurrogateEvaluator`.
 """
 import keras
 

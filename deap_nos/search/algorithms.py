@@ -7,11 +7,11 @@ a fitness tuple, possibly an :class:`~deap_nos.evaluation.Evaluation` with ``.in
 and ``toolbox.map``. This module holds only how each chooses what to evaluate; the
 evaluation itself — cache, chunked ``toolbox.map`` calls, per-evaluation log,
 progress bar, checkpoints and exact resume — is the engine both share
-(:mod:`deap_nos.engine`), so it is written once.
+(:mod:`deap_nos.search.engine`), so it is written once.
 
-The phases around a search, :func:`~deap_nos.screening.initial_population` and
-:func:`~deap_nos.screening.eliminate`, live in :mod:`deap_nos.screening` and are
-importable from here too, as is :func:`~deap_nos.engine.genome_key`.
+The phases around a search, :func:`~deap_nos.search.screening.initial_population` and
+:func:`~deap_nos.search.screening.eliminate`, live in :mod:`deap_nos.search.screening` and are
+importable from here too, as is :func:`~deap_nos.search.engine.genome_key`.
 
 A search script in two phases survives a kill anywhere when it is run again with
 ``resume=`` on both calls::
@@ -32,7 +32,7 @@ from deap import tools
 
 from . import checkpoint as _ckpt
 from .engine import _check_int, _default_batch_of, _info, _Session, genome_key
-from .errors import NOSError
+from ..errors import NOSError
 from .screening import eliminate, initial_population
 
 __all__ = ["eaParticle", "eaRegularized", "initial_population", "eliminate",

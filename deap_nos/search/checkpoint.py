@@ -15,15 +15,15 @@ Run folder layout
 -----------------
 ``path`` arguments accept a run folder or a checkpoint file (see :func:`run_files`).
 A run folder (an existing directory, or a path without a suffix, e.g. ``runs/adam``)
-holds one run, possibly in two phases (:func:`~deap_nos.algorithms.initial_population`
-then :func:`~deap_nos.algorithms.eaParticle` or
-:func:`~deap_nos.algorithms.eaRegularized`)::
+holds one run, possibly in two phases (:func:`~deap_nos.search.algorithms.initial_population`
+then :func:`~deap_nos.search.algorithms.eaParticle` or
+:func:`~deap_nos.search.algorithms.eaRegularized`)::
 
     runs/adam/
         initial.pkl       state of the initial phase (initial_population)
         checkpoint.pkl    state of the algorithm (eaParticle / eaRegularized)
         cache.pkl         evaluation cache, append-only, shared by both phases
-        evaluations.log   one JSON line per evaluation, both phases (deap_nos.runlog)
+        evaluations.log   one JSON line per evaluation, both phases (deap_nos.search.runlog)
 
 With a checkpoint *file* ``dir/state.pkl`` instead, the siblings are
 ``dir/state.initial.pkl`` and ``dir/state.cache.pkl`` and there is no default log.
@@ -53,7 +53,7 @@ from a screening evaluator given to ``initial_population(evaluate=...)``, and on
 appends to the log, then to the cache (flushed and ``fsync``-ed), then replaces the
 checkpoint; a resume truncates the cache back to the offset its checkpoint records and
 rewrites the log as the records that cache commits (:func:`read_log_records`,
-:func:`deap_nos.runlog.restore_log`): the log is re-read record by record, records lost
+:func:`deap_nos.search.runlog.restore_log`): the log is re-read record by record, records lost
 from it are restored from the cache, and whatever else it held (an uncommitted tail,
 unreadable bytes, lines added by hand) is moved to ``evaluations.log.dropped``. Every
 evaluation is stored and logged exactly once. :func:`read_cache` reads the cache back.
@@ -75,7 +75,7 @@ from collections import namedtuple
 
 import numpy
 
-from .errors import NOSError
+from ..errors import NOSError
 
 #: File name of the checkpoint inside a run folder.
 CHECKPOINT_NAME = "checkpoint.pkl"

@@ -15,7 +15,7 @@ On an HPC scheduler use dask-jobqueue, one GPU and one worker process per job::
     toolbox.register("map", dask_map(Client(cluster), gpus=None))
 
 :class:`DaskMap` streams too (``imap``): the search engine hands it a whole step and
-commits the results as they come back. One machine: :mod:`deap_nos.parallel`.
+commits the results as they come back. One machine: :mod:`deap_nos.search.parallel`.
 """
 import os
 import zlib
@@ -39,7 +39,7 @@ def _killed_worker_error():
 
 
 def _lost(args, error):
-    from .evaluation import Evaluation
+    from ..evaluation import Evaluation
     individual = args[0] if args else None
     weights = getattr(getattr(individual, "fitness", None), "weights", (1.0,))
     return Evaluation.failure(

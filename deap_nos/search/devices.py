@@ -1,9 +1,9 @@
 """The GPUs this machine has, without starting TensorFlow or CUDA.
 
 :func:`detect_gpus` reads ``CUDA_VISIBLE_DEVICES`` or asks ``nvidia-smi``, so a parent
-process can share GPUs out among its workers (:class:`~deap_nos.parallel.ProcessMap`,
-:func:`~deap_nos.cluster.dask_map`) while leaving the devices themselves untouched.
-Both names are importable from :mod:`deap_nos.parallel` too.
+process can share GPUs out among its workers (:class:`~deap_nos.search.parallel.ProcessMap`,
+:func:`~deap_nos.search.cluster.dask_map`) while leaving the devices themselves untouched.
+Both names are importable from :mod:`deap_nos.search.parallel` too.
 """
 import os
 import shutil

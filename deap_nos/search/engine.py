@@ -1,23 +1,23 @@
 """The evaluation engine the search algorithms share: cache, chunks, log, checkpoints.
 
-:func:`~deap_nos.algorithms.eaParticle`, :func:`~deap_nos.algorithms.eaRegularized` and
-:func:`~deap_nos.screening.initial_population` differ only in how they choose the
+:func:`~deap_nos.search.algorithms.eaParticle`, :func:`~deap_nos.search.algorithms.eaRegularized` and
+:func:`~deap_nos.search.screening.initial_population` differ only in how they choose the
 individuals to evaluate; everything that happens to an individual once chosen lives
 here, once, in :class:`_Session` — DEAP copies its evaluation loop into every
 algorithm, and this module exists so that the algorithms do not. A session:
 
 * keeps an **evaluation cache** keyed by :func:`genome_key`, so no genome is evaluated
   twice, in a run, across a resume, or across the phases of a run folder
-  (:func:`~deap_nos.screening.initial_population` then an algorithm);
+  (:func:`~deap_nos.search.screening.initial_population` then an algorithm);
 * evaluates a step's children in **one** ``toolbox.map`` call (or in chunks of
   ``checkpoint_every`` evaluations, checkpointing after each chunk; a map that
-  streams, ``map.imap`` as :class:`~deap_nos.parallel.ProcessMap` has, still gets them
+  streams, ``map.imap`` as :class:`~deap_nos.search.parallel.ProcessMap` has, still gets them
   all in one call, and the chunks are committed as their results come back);
 * protects the parent's random streams: the states of ``random``/numpy are restored
   after every ``toolbox.map`` call, so a serial map, a process pool and a cache hit
   give the same run;
-* logs every evaluation as one line (:mod:`deap_nos.runlog`) and draws a progress bar;
-* writes an atomic **checkpoint** (:mod:`deap_nos.checkpoint`, which documents the
+* logs every evaluation as one line (:mod:`deap_nos.search.runlog`) and draws a progress bar;
+* writes an atomic **checkpoint** (:mod:`deap_nos.search.checkpoint`, which documents the
   run-folder layout) holding the state at the start of the current step (population,
   particles' lineages, hall of fame, logbook, RNG states) and the committed length of
   the append-only cache file and of the log. ``resume=`` restores that state and
@@ -25,7 +25,7 @@ algorithm, and this module exists so that the algorithms do not. A session:
   evaluated again, so a run killed at any point and resumed ends exactly like a
   straight run.
 
-:func:`genome_key` is public (``deap_nos.algorithms.genome_key``); the underscored
+:func:`genome_key` is public (``deap_nos.search.algorithms.genome_key``); the underscored
 names are the engine's interface to the algorithm modules, not the user's.
 
 Importing this module does not import TensorFlow.
@@ -35,7 +35,7 @@ import pickle
 from collections import Counter
 
 from . import checkpoint as _ckpt
-from .errors import NOSError
+from ..errors import NOSError
 from .mapcall import _map_evaluate, _stream_evaluate, registered
 from .progress import ProgressBar, active_progress
 from .runlog import EvaluationLog, log_record, restore_log
@@ -103,7 +103,7 @@ class _Session:
     start (RNG states included) and writes a checkpoint; :meth:`evaluate` resolves
     individuals through the cache, evaluating the missing ones with *map* in chunks
     and, after each chunk, appending them to the log and to the cache file and
-    rewriting the (small) checkpoint that commits both (see :mod:`deap_nos.checkpoint`).
+    rewriting the (small) checkpoint that commits both (see :mod:`deap_nos.search.checkpoint`).
 
     The cache is shared across the phases of one run folder: an algorithm starting
     in a folder whose initial phase finished inherits that phase's cache and log.
@@ -317,8 +317,8 @@ class _Session:
     def _evaluate_missing(self, todo):
         """Evaluate the ``(key, individual)`` pairs of *todo*, committing each chunk.
 
-        A mapper with ``imap`` (:class:`~deap_nos.parallel.ProcessMap`,
-        :class:`~deap_nos.parallel.DaskMap`) gets all of *todo* in one streaming call;
+        A mapper with ``imap`` (:class:`~deap_nos.search.parallel.ProcessMap`,
+        :class:`~deap_nos.search.parallel.DaskMap`) gets all of *todo* in one streaming call;
         any other map gets one call per chunk.
         """
         chunk = self.checkpoint_every or max(1, len(todo))

@@ -12,8 +12,8 @@ import math
 import time
 
 from . import checkpoint as _ckpt
-from .errors import NOSError
-from .evaluation import Evaluation
+from ..errors import NOSError
+from ..evaluation import Evaluation
 
 __all__ = ["registered"]
 

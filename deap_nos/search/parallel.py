@@ -2,7 +2,7 @@
 
 One machine::
 
-    from deap_nos.parallel import ProcessMap
+    from deap_nos.search.parallel import ProcessMap
     with ProcessMap(workers=4) as pmap:          # one GPU per worker when GPUs exist
         toolbox.register("map", pmap)
         pop, logbook = nos.eaParticle(pop, toolbox, nsteps=6, nmut=6)
@@ -14,7 +14,7 @@ the unfinished items are resubmitted; items that were running when it broke are 
 one at a time to find the culprit, which is retried ``retries`` times and then given a
 failing :class:`~deap_nos.evaluation.Evaluation` (or raises :class:`WorkerLostError`).
 
-Past one machine, the same algorithms run on a Dask cluster (:mod:`deap_nos.cluster`,
+Past one machine, the same algorithms run on a Dask cluster (:mod:`deap_nos.search.cluster`,
 whose ``dask_map`` and ``DaskMap`` are importable from here too). With worker
 *processes*, the classes made by ``creator.create`` must exist in the workers: create
 them in an importable module, or in the script run by every worker.
@@ -35,7 +35,7 @@ import dill
 import multiprocess
 
 from .devices import detect_gpus, nvidia_smi_gpus  # noqa: F401 (public here too)
-from .evaluation import Evaluation
+from ..evaluation import Evaluation
 from .poolworker import _THREAD_VARIABLES, _call, _init_worker, worker_index  # noqa: F401
 
 __all__ = ["ProcessMap", "close_map", "dask_map", "DaskMap", "WorkerLostError", "detect_gpus",
@@ -170,7 +170,7 @@ class ProcessMap:
     def __init__(self, workers=None, retries=2, on_lost="fail", start_method=None,
                  gpus="auto", threads="auto", initializer=None, initargs=(), timeout=None):
         if on_lost not in ("fail", "raise"):
-            from .errors import NOSError
+            from ..errors import NOSError
             raise NOSError(f"on_lost must be 'fail' or 'raise', got {on_lost!r}")
         self.workers = int(workers or os.cpu_count() or 1)
         self.retries, self.on_lost = int(retries), on_lost

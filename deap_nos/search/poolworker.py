@@ -1,4 +1,4 @@
-"""The worker side of :class:`~deap_nos.parallel.ProcessMap`: what runs in each pool
+"""The worker side of :class:`~deap_nos.search.parallel.ProcessMap`: what runs in each pool
 process.
 
 A worker sets its GPU and thread counts, makes sure it does not outlive the process
@@ -15,7 +15,7 @@ import time
 
 import dill
 
-from . import quiet
+from ..backends.tensorflow import quiet
 
 #: TensorFlow's thread-pool sizes, and the BLAS/OpenMP ones numpy and oneDNN read.
 _THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")

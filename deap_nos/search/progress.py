@@ -198,7 +198,7 @@ _SHARED = []
 
 @contextlib.contextmanager
 def shared_progress(bar):
-    """Within the block, every search phase (:mod:`deap_nos.engine`) counts on *bar*
+    """Within the block, every search phase (:mod:`deap_nos.search.engine`) counts on *bar*
     instead of drawing its own; the bar is closed at the end."""
     _SHARED.append(bar)
     try:

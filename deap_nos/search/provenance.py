@@ -4,7 +4,7 @@ A run folder's ``settings.json`` holds :func:`environment` under ``"environment"
 its ``report.md`` says it in one line (:func:`describe`), so a result can be traced to
 the software and hardware that computed it. Nothing here imports TensorFlow: versions
 are read from the installed distributions' metadata (or from the module when it is
-already imported), and GPUs from ``nvidia-smi`` (:func:`~deap_nos.parallel.detect_gpus`
+already imported), and GPUs from ``nvidia-smi`` (:func:`~deap_nos.search.parallel.detect_gpus`
 style), so writing a cheap run's settings stays fast.
 """
 import os
@@ -43,7 +43,7 @@ def _tensorflow():
 
 def gpu_names():
     """The GPUs ``nvidia-smi -L`` lists (``["NVIDIA H200", ...]``), [] without one."""
-    from deap_nos.parallel import nvidia_smi_gpus
+    from deap_nos.search.parallel import nvidia_smi_gpus
 
     return [line.split(":", 1)[1].split("(")[0].strip()
             for line in nvidia_smi_gpus() if ":" in line]
@@ -85,7 +85,7 @@ def git_revision():
 def environment():
     """The versions, platform and device of this process, as a JSON-ready dict (with
     the git revision when the package runs from a checkout)."""
-    from . import __version__
+    from .. import __version__
     tf = _tensorflow()
     commit, dirty = git_revision()
     return {"deap_nos": __version__, "git_revision": commit, "git_dirty": dirty,

@@ -1,7 +1,7 @@
 """The settings of a ``deap-nos search`` run folder, and what a resume may change.
 
 ``settings.json`` records the command's options, the evaluator's settings and the
-environment that produced the run (:mod:`deap_nos.provenance`). ``deap-nos search
+environment that produced the run (:mod:`deap_nos.search.provenance`). ``deap-nos search
 --resume DIR`` continues the run *with these settings*: an option given again on the
 command line must have its recorded value — a resume with another ``--preset`` or
 ``--seed`` would train the remaining genomes with another evaluator than the first
@@ -13,10 +13,10 @@ started and last finished (``started``, ``finished``), each resume's time and co
 line, and the package's git revision when it runs from a checkout.
 
 A run folder has one writer at a time: ``deap-nos search`` holds ``run.lock``
-(:mod:`deap_nos.runlock`) while it runs, so a second search or a resume there is
+(:mod:`deap_nos.search.runlock`) while it runs, so a second search or a resume there is
 refused, naming the owner's PID. A resume repairs ``evaluations.log`` from the
 evaluation cache and moves what it removes to ``evaluations.log.dropped``
-(:func:`deap_nos.runlog.restore_log`).
+(:func:`deap_nos.search.runlog.restore_log`).
 
 A run folder is trusted input: its checkpoints and cache are pickles, which can run
 code when loaded. The shareable results are its JSON files (``settings.json``,
@@ -26,7 +26,7 @@ import json
 import os
 import time
 
-from .errors import NOSError
+from ..errors import NOSError
 from .provenance import environment
 
 SETTINGS_NAME = "settings.json"

@@ -16,7 +16,7 @@ import os
 import socket
 import time
 
-from .errors import NOSError
+from ..errors import NOSError
 
 #: File name of the lock inside a run folder.
 LOCK_NAME = "run.lock"

@@ -1,4 +1,4 @@
-"""Per-evaluation log lines of a run (the progress bar: :mod:`deap_nos.progress`).
+"""Per-evaluation log lines of a run (the progress bar: :mod:`deap_nos.search.progress`).
 
 Every evaluation of a run is one JSON line of the log (``evaluations.log`` in the run
 folder)::

@@ -4,10 +4,10 @@
 cheaper screen) and keeps the best, as the paper's particle GA starts; :func:`eliminate`
 re-evaluates a search's best with longer or repeated trainings and keeps fewer at every
 stage (the paper's elimination protocol). Neither is a generational loop, so they live
-apart from :mod:`deap_nos.algorithms`; the initial phase still checkpoints, logs and
-caches through the algorithms' engine (:mod:`deap_nos.engine`) and shares its run
+apart from :mod:`deap_nos.search.algorithms`; the initial phase still checkpoints, logs and
+caches through the algorithms' engine (:mod:`deap_nos.search.engine`) and shares its run
 folder with the algorithm that follows. Both are also importable from
-:mod:`deap_nos.algorithms` (and as ``nos.initial_population``, ``nos.eliminate``).
+:mod:`deap_nos.search.algorithms` (and as ``nos.initial_population``, ``nos.eliminate``).
 
 Importing this module does not import TensorFlow.
 """
@@ -16,8 +16,8 @@ from operator import attrgetter
 from . import checkpoint as _ckpt
 from .engine import (INITIAL, _assign, _check_int, _default_batch_of, _info,
                      _map_evaluate, _Session, genome_key)
-from .errors import NOSError
-from .evaluation import Evaluation
+from ..errors import NOSError
+from ..evaluation import Evaluation
 
 __all__ = ["initial_population", "eliminate"]
 

@@ -24,7 +24,7 @@ import os
 
 
 from deap_nos.errors import NOSError
-from deap_nos.verdict_table import ALPHA, Row, Verdict, compare_runs  # noqa: F401  (public here too)
+from deap_nos.verdicts.verdict_table import ALPHA, Row, Verdict, compare_runs  # noqa: F401  (public here too)
 
 __all__ = ["verdict", "verdict_for_run", "Verdict", "Row", "compare_runs", "reevaluate", "BASELINES",
            "REFERENCE"]
@@ -64,13 +64,13 @@ def _space_factory(genome):
 def _test_evaluator(preset, dataset, seeds, space, factory, overrides, backend="tensorflow"):
     """A paired evaluator training on train+val and validating on test, no early stop
     (with a backend other than TensorFlow: the population evaluator on it)."""
-    from deap_nos.evaluator import SurrogateEvaluator
+    from deap_nos.evaluation.evaluator import SurrogateEvaluator
 
     options = dict(overrides)
     options.update(data=dataset.train_and_val(), repeats=int(seeds), paired=True,
                    min_train_acc=0.0, space=space, optimizer_factory=factory)
     if backend != "tensorflow":
-        from deap_nos.population import PopulationEvaluator
+        from deap_nos.evaluation.population import PopulationEvaluator
 
         options.pop("optimizer_factory")
         return PopulationEvaluator.preset(preset, slots=int(seeds), backend=backend,
@@ -139,7 +139,7 @@ def verdict(genomes, baselines=None, seeds=5, preset="default", *, reference=Non
     -------
     Verdict
     """
-    from deap_nos.evaluator import SurrogateEvaluator
+    from deap_nos.evaluation.evaluator import SurrogateEvaluator
 
     keras_free = backend != "tensorflow"
     if baselines is None:

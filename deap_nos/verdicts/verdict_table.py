@@ -1,7 +1,7 @@
 """The verdict's numbers and tables: one optimizer's test scores (:class:`Row`), the
 two-sided tests against the reference (:func:`compare_runs`: Welch's t-test and the
 Mann–Whitney U test from scipy.stats) and the whole verdict (:class:`Verdict`: its
-conclusions, Markdown table, CSV and plots). :mod:`deap_nos.heldout` trains the runs.
+conclusions, Markdown table, CSV and plots). :mod:`deap_nos.verdicts.heldout` trains the runs.
 """
 import csv
 import dataclasses

@@ -1,6 +1,6 @@
 """The genome interpreter in JAX: any genome of a space as codes, one program for all.
 
-The encoding is :class:`deap_nos.interpreter.Interpreter`'s (op codes, input indices,
+The encoding is :class:`deap_nos.backends.tensorflow.interpreter.Interpreter`'s (op codes, input indices,
 decay genes, momentum form, sign), so a genome encoded once trains on either backend.
 :meth:`JaxInterpreter.update_one` applies one run's codes to its gradient; the trainer
 maps it over K runs with ``jax.vmap``, where each node slot's ``lax.switch`` over the
@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ... import authors
-from ...interpreter import _MOMENT_ORDER, Interpreter, _Context
+from ..tensorflow.interpreter import _MOMENT_ORDER, Interpreter, _Context
 from ...primitives import MOMENTS
 from ...schedules import momentum_cycle, one_cycle
 from .namespace import JaxBackend
@@ -23,7 +23,7 @@ __all__ = ["JaxInterpreter"]
 
 
 class JaxInterpreter(Interpreter):
-    """:class:`~deap_nos.interpreter.Interpreter`'s encoding, applied in JAX (one run)."""
+    """:class:`~deap_nos.backends.tensorflow.interpreter.Interpreter`'s encoding, applied in JAX (one run)."""
 
     def init_one(self, p):
         """Zero state of one run of ``p`` weights (``nodes`` ``[N, P]``)."""

@@ -3,7 +3,7 @@
 The names of :class:`deap_nos.backend.NumpyBackend` (every primitive of a search space
 is written against them) in JAX, so the genome interpreter, :mod:`deap_nos.optax` and a
 researcher's own operator run in a JAX program. :func:`hash_bits` is the murmur3
-finaliser of :func:`deap_nos.batched.hash_bits` in uint32 arithmetic: the same bits, so
+finaliser of :func:`deap_nos.backends.tensorflow.batched.hash_bits` in uint32 arithmetic: the same bits, so
 the JAX trainer draws the TensorFlow trainer's batches and dropout masks.
 """
 import math

@@ -1,6 +1,6 @@
 """The surrogate ConvNet in JAX, for one run; the trainer maps it over K runs.
 
-The layout, initialisation and Keras conversions are :class:`deap_nos.batched.
+The layout, initialisation and Keras conversions are :class:`deap_nos.backends.tensorflow.batched.
 BatchedConvNet`'s (weights ``[P]``, batch-norm statistics ``[Q]`` flat, in the Keras
 model's order); the arithmetic is the TensorFlow network's, written for one run: the
 convolutions are patches × kernel (a matrix product; under ``jax.vmap`` a batched one,
@@ -12,7 +12,7 @@ import itertools
 
 import jax.numpy as jnp
 
-from ...batched import BatchedConvNet, _same_pad
+from ..tensorflow.batched import BatchedConvNet, _same_pad
 from .namespace import hash_uniform
 
 __all__ = ["JaxConvNet"]
@@ -26,7 +26,7 @@ def silu(x):
 
 
 class JaxConvNet(BatchedConvNet):
-    """:class:`~deap_nos.batched.BatchedConvNet` with a JAX forward pass of one run."""
+    """:class:`~deap_nos.backends.tensorflow.batched.BatchedConvNet` with a JAX forward pass of one run."""
 
     def forward_one(self, w, stats, x, training, seed=None):
         """``(probs [B, classes], new stats [Q])`` of one run on the batch ``x``.

@@ -1,6 +1,6 @@
 """K training runs side by side in JAX: the population trainer of the JAX backend.
 
-The same contract as the TensorFlow :class:`deap_nos.trainer.PopulationTrainer`: each
+The same contract as the TensorFlow :class:`deap_nos.backends.tensorflow.trainer.PopulationTrainer`: each
 slot holds one run (codes, peak learning rate, seed, weights, batch-norm statistics,
 optimizer state, step); ``run(n)`` trains every slot ``n`` steps in one compiled
 program — the step inside a ``lax.fori_loop`` — and a run's batches, dropout masks and
@@ -34,7 +34,7 @@ def _cross_entropy(probs, labels):
 class JaxPopulationTrainer:
     """Train K runs of a :class:`JaxConvNet` at once, each with its own genome.
 
-    Parameters as :class:`deap_nos.trainer.PopulationTrainer` (``x``, ``y``: numpy or
+    Parameters as :class:`deap_nos.backends.tensorflow.trainer.PopulationTrainer` (``x``, ``y``: numpy or
     JAX arrays of the training set, kept on the device).
     """
 

@@ -1,14 +1,14 @@
 """The TensorFlow population trainer (the default backend): XLA-compiled chunks of
-steps over ``tf.Variable`` slots (see :mod:`deap_nos.trainer`)."""
+steps over ``tf.Variable`` slots (see :mod:`deap_nos.backends.tensorflow.trainer`)."""
 import numpy as np
 
 __all__ = ["build", "to_device", "gpu_count", "out_of_memory"]
 
 
 def build(*args, **kwargs):
-    """A TensorFlow :class:`~deap_nos.trainer.PopulationTrainer`."""
-    from ...train_loop import configure_devices
-    from ...trainer import build as _build
+    """A TensorFlow :class:`~deap_nos.backends.tensorflow.trainer.PopulationTrainer`."""
+    from .train_loop import configure_devices
+    from .trainer import build as _build
 
     configure_devices()
     return _build(*args, **kwargs)
@@ -29,7 +29,7 @@ def gpu_count():
     """GPUs TensorFlow sees."""
     import tensorflow as tf
 
-    from ...train_loop import configure_devices
+    from .train_loop import configure_devices
 
     configure_devices()
     return len(tf.config.list_logical_devices("GPU"))

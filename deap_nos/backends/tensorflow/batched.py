@@ -1,6 +1,6 @@
 """The surrogate ConvNet as one batched network over K independent weight sets.
 
-:func:`deap_nos.surrogate.convnet` is one Keras model; a population of K training runs
+:func:`deap_nos.backends.tensorflow.surrogate.convnet` is one Keras model; a population of K training runs
 would be K models and K programs. :class:`BatchedConvNet` is the same network written
 once over a leading run axis: every run's trainable weights are one row of a ``[K, P]``
 matrix (the layout of the Keras model's ``trainable_variables``, flattened), its batch
@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from .errors import NOSError
+from ...errors import NOSError
 
 __all__ = ["BatchedConvNet"]
 

@@ -24,11 +24,11 @@ the order :class:`~deap_nos.program.Program` applies them; tests hold the two eq
 """
 import numpy as np
 
-from . import authors
-from .errors import NOSError
-from .genome import HIDDEN, validate
-from .primitives import MOMENTS, s_delta
-from .schedules import momentum_cycle, one_cycle
+from ... import authors
+from ...errors import NOSError
+from ...genome import HIDDEN, validate
+from ...primitives import MOMENTS, s_delta
+from ...schedules import momentum_cycle, one_cycle
 
 __all__ = ["Interpreter", "FORMS"]
 
@@ -53,7 +53,7 @@ def _namespace(segments, n_segments, seed):
     """The Keras namespace with a per-run, per-tensor ``norm`` and stateless dropout."""
     import tensorflow as tf
 
-    from .keras.backend import KerasBackend
+    from ...keras.backend import KerasBackend
 
     class BatchedBackend(KerasBackend):
         """``norm`` over each weight tensor of each run (``segments`` maps columns)."""
@@ -113,7 +113,7 @@ class Interpreter:
     def __init__(self, space=None, max_nodes=None, total_steps=1000, warmup_steps=0,
                  hold_steps=0, momentum_schedule="cycle", nesterov="default",
                  segments=None, one_cycle=True, seed=0, semantics="default"):
-        from .space import default_space
+        from ...space import default_space
 
         self.space = space or default_space()
         self.semantics = authors.check_semantics(semantics)

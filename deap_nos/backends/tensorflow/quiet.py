@@ -23,7 +23,7 @@ variable alone does not silence them. :func:`quiet_tensorflow` therefore
   driver there is no CUDA state a forked worker could inherit.
 
 Numerics are untouched (oneDNN stays on). The choice is inherited by child processes
-through ``DEAP_NOS_QUIET_TF=1`` (:class:`~deap_nos.parallel.ProcessMap` workers call
+through ``DEAP_NOS_QUIET_TF=1`` (:class:`~deap_nos.search.parallel.ProcessMap` workers call
 :func:`inherit`); set ``DEAP_NOS_QUIET_TF=0`` to see every line. Importing
 :mod:`deap_nos` changes nothing: only the command and its workers call this.
 """

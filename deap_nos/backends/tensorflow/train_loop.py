@@ -3,7 +3,7 @@
 :class:`TrainLoop` runs k training steps of a Keras model inside one ``tf.function``
 (a graph while-loop drawing its own seeded batches) and validates; the helpers reset an
 optimizer between runs, set its swept peak learning rate, seed a run and summarise it.
-:class:`~deap_nos.evaluator.SurrogateEvaluator` builds its protocol on them.
+:class:`~deap_nos.evaluation.evaluator.SurrogateEvaluator` builds its protocol on them.
 """
 
 import hashlib

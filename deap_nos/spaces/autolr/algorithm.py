@@ -1,8 +1,8 @@
 """Adaptive AutoLR's search (seed 003): a generational GA over the four-tree genomes,
 with the rates of structured grammatical evolution, on the shared engine.
 
-:func:`eaAutoLR` evaluates through the engine's session (:class:`deap_nos.engine._Session`)
-exactly as :func:`~deap_nos.algorithms.eaRegularized` does: evaluation cache keyed by the
+:func:`eaAutoLR` evaluates through the engine's session (:class:`deap_nos.search.engine._Session`)
+exactly as :func:`~deap_nos.search.algorithms.eaRegularized` does: evaluation cache keyed by the
 genome's semantic fingerprint, one ``toolbox.map`` per generation (or chunks of
 ``checkpoint_every``), log, hall of fame, and a checkpoint at every generation's start,
 so a search killed anywhere and resumed ends exactly like a straight one.
@@ -14,10 +14,10 @@ fewer generations, the digits fitness) and ``"cheap"`` (tests).
 import random
 from operator import attrgetter
 
-from ... import checkpoint as _ckpt
-from ...algorithms import (_check_population, _evaluate_initial, _hof_restore, _hof_state,
-                           _new_logbook, _record)
-from ...engine import _check_int, _Session
+from ...search import checkpoint as _ckpt
+from ...search.algorithms import (_check_population, _evaluate_initial, _hof_restore,
+                                  _hof_state, _new_logbook, _record)
+from ...search.engine import _check_int, _Session
 from ...errors import NOSError, UnknownNameError
 
 _fitness = attrgetter("fitness")
@@ -91,7 +91,7 @@ def eaAutoLR(population, toolbox, ngen, tournsize=5, cxpb=0.9, mutpb=0.15, eliti
     :param elitism: The best this many survive each generation unchanged (SGE keeps
         elites; the paper does not give the number: 1 by default).
     :param stats, halloffame, verbose, checkpoint, resume, checkpoint_every, logfile,
-        seed: As in :func:`deap_nos.algorithms.eaRegularized`.
+        seed: As in :func:`deap_nos.search.algorithms.eaRegularized`.
     :returns: The final population and a :class:`~deap.tools.Logbook` with a line per
         generation (``gen``, ``evals``, ``cached``, ``failures`` and *stats*).
 

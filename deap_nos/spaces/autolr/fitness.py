@@ -14,7 +14,7 @@ training shards, cut short at the first one below a minimum acceptable accuracy
 seed) -> accuracy``): :class:`DigitsShards` (numpy, softmax regression on the
 bundled 8×8 digits; milliseconds, for tests and CPU searches) or
 :class:`SurrogateShards` (the surrogate ConvNet of
-:class:`~deap_nos.evaluator.SurrogateEvaluator` on one shard, the Keras optimizer made
+:class:`~deap_nos.evaluation.evaluator.SurrogateEvaluator` on one shard, the Keras optimizer made
 by its ``optimizer_factory``). The candidate is first screened by the space's
 shifted-sphere check. The per-shard accuracies go to ``info["shards"]``; a NaN/inf
 training or a crash is a failure with its reason, the shards trained so far kept.
@@ -106,7 +106,7 @@ class DigitsShards:
     """
 
     def __init__(self, steps=100, batch_size=32, hidden=0, init_scale=0.05):
-        from ...cheap import DigitsEvaluator
+        from ...evaluation.cheap import DigitsEvaluator
         self.model = DigitsEvaluator(lrs=(LEARNING_RATE,), steps=steps, batch_size=batch_size,
                                      hidden=hidden, init_scale=init_scale)
         self.steps, self.batch_size = steps, batch_size
@@ -118,7 +118,7 @@ class DigitsShards:
 
     def train(self, genome, shard, k, seed):
         """Accuracy on the fitness set after training on shard ``shard`` of ``k``."""
-        from ...cheap import load_digits_split
+        from ...evaluation.cheap import load_digits_split
         self.trained += 1
         x_train, y_train, x_val, y_val = load_digits_split()
         index = shard_indices(len(y_train), k, shard)
@@ -142,7 +142,7 @@ class DigitsShards:
 
 
 class SurrogateShards:
-    """Shard trainer on the surrogate ConvNet (:class:`~deap_nos.evaluator.SurrogateEvaluator`).
+    """Shard trainer on the surrogate ConvNet (:class:`~deap_nos.evaluation.evaluator.SurrogateEvaluator`).
 
     Shard ``i`` of the data set's training split becomes the training split of an
     evaluator with the given ``preset`` and ``overrides``, one learning rate (1.0, no
@@ -165,7 +165,7 @@ class SurrogateShards:
         if (shard, k) not in self._evaluators:
             import dataclasses
 
-            from ...evaluator import SurrogateEvaluator
+            from ...evaluation.evaluator import SurrogateEvaluator
             from .keras_optimizer import optimizer_factory
             factory = self.optimizer_factory or optimizer_factory
             base = SurrogateEvaluator.preset(self.preset, **self.overrides)

@@ -5,7 +5,7 @@
 :class:`~deap_nos.spaces.autolr.program.AutoLRProgram` on the Keras namespace; ``lr``
 defaults to 1 (an AutoLR genome's constants carry its step size) and has no schedule.
 :func:`optimizer_factory` is the ``optimizer_factory`` of
-:class:`~deap_nos.evaluator.SurrogateEvaluator` (module level, so it pickles).
+:class:`~deap_nos.evaluation.evaluator.SurrogateEvaluator` (module level, so it pickles).
 """
 import keras
 from keras import ops

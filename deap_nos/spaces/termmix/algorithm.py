@@ -2,9 +2,9 @@
 
 :func:`eaTermMix` follows DEAP's contract (``(population, toolbox, ...) ->
 (population, logbook)``, with ``toolbox.clone``, ``mate``, ``mutate``, ``evaluate``,
-``map``) and uses the shared engine (:class:`deap_nos.engine._Session`) for the
+``map``) and uses the shared engine (:class:`deap_nos.search.engine._Session`) for the
 evaluation cache, per-evaluation log, progress bar, checkpoints and exact resume, as
-:func:`~deap_nos.algorithms.eaRegularized` does: a run killed anywhere and resumed with
+:func:`~deap_nos.search.algorithms.eaRegularized` does: a run killed anywhere and resumed with
 ``resume=`` ends exactly like a straight run.
 
 The seed gives the population and generations (50 × 50); the rates, tournament size
@@ -15,9 +15,9 @@ from operator import attrgetter
 
 from deap import tools
 
-from ... import checkpoint as _ckpt
-from ...algorithms import _check_population, _hof_restore, _hof_state, _new_logbook, _record
-from ...engine import _check_int, _Session
+from ...search import checkpoint as _ckpt
+from ...search.algorithms import _check_population, _hof_restore, _hof_state, _new_logbook, _record
+from ...search.engine import _check_int, _Session
 from ...errors import NOSError, UnknownNameError
 
 __all__ = ["eaTermMix", "PRESETS", "preset"]
@@ -78,7 +78,7 @@ def eaTermMix(population, toolbox, ngen, cxpb=0.7, mutpb=0.3, stats=None,
     :param tournsize: Tournament size of the selection.
     :param elite: Best individuals copied unchanged into the next generation.
     :param stats, halloffame, verbose, checkpoint, resume, checkpoint_every, logfile,
-        seed: As in :func:`deap_nos.algorithms.eaRegularized`.
+        seed: As in :func:`deap_nos.search.algorithms.eaRegularized`.
     :returns: The final population and a :class:`~deap.tools.Logbook` with a line per
         generation (``gen``, ``evals``, ``cached``, ``failures`` and *stats*).
 

@@ -10,8 +10,8 @@ interpreter: the genome *is* its codes, a few float tensors per run::
 
 and :meth:`TermMixInterpreter.update` computes every term for every run and weighs
 them, in the order :class:`~deap_nos.spaces.termmix.program.TermMixProgram` does
-(tests hold the two equal). It offers what :class:`~deap_nos.trainer.PopulationTrainer`
-reads from :class:`~deap_nos.interpreter.Interpreter` (``encode``, ``encode_batch``,
+(tests hold the two equal). It offers what :class:`~deap_nos.backends.tensorflow.trainer.PopulationTrainer`
+reads from :class:`~deap_nos.backends.tensorflow.interpreter.Interpreter` (``encode``, ``encode_batch``,
 ``blank``, ``state_shapes``, ``init``, ``update``), so ``PopulationTrainer(net,
 TermMixInterpreter(...), ...)`` trains K term-mix genomes side by side and refills a
 slot with another genome without retracing. Importing this module does not import

@@ -1,6 +1,6 @@
 """The ConvNet path of the term-mix fitness: the surrogate ConvNet on every task.
 
-:class:`ConvNetTermMixEvaluator` runs one :class:`~deap_nos.evaluator.SurrogateEvaluator`
+:class:`ConvNetTermMixEvaluator` runs one :class:`~deap_nos.evaluation.evaluator.SurrogateEvaluator`
 per task (its learning-rate sweep, then training at the best rate; the paired design,
 so every genome starts from the same weights) with the genome as a Keras optimizer
 built by :func:`termmix_optimizer`, and aggregates relative to Adam
@@ -69,7 +69,7 @@ class TermMixOptimizer(keras.optimizers.Optimizer):
 
 
 def termmix_optimizer(genome, learning_rate, total_steps, warmup_steps, hold_steps):
-    """The ``optimizer_factory`` of :class:`~deap_nos.evaluator.SurrogateEvaluator`."""
+    """The ``optimizer_factory`` of :class:`~deap_nos.evaluation.evaluator.SurrogateEvaluator`."""
     return TermMixOptimizer(genome, learning_rate=learning_rate, total_steps=total_steps,
                             warmup_steps=warmup_steps, hold_steps=hold_steps)
 
@@ -90,7 +90,7 @@ class ConvNetTermMixEvaluator(RelativeToAdam):
     """Seed 002's fitness on the surrogate ConvNet.
 
     :param tasks: Task names (:mod:`~deap_nos.spaces.termmix.tasks`).
-    :param preset: The :class:`~deap_nos.evaluator.SurrogateEvaluator` preset of every
+    :param preset: The :class:`~deap_nos.evaluation.evaluator.SurrogateEvaluator` preset of every
         task (``"default"``: MNIST-1D-sized; ``"quick"``: a few hundred steps).
     :param samples: Size of the generated tasks (None: each task's default).
     :param overrides: Further SurrogateEvaluator settings (``steps``, ``lr_grid`` ...).
@@ -99,7 +99,7 @@ class ConvNetTermMixEvaluator(RelativeToAdam):
     def __init__(self, tasks=DEFAULT_TASKS, preset="default", samples=None, screen=True,
                  **overrides):
         super().__init__(tasks, screen)
-        from ...evaluator import SurrogateEvaluator
+        from ...evaluation.evaluator import SurrogateEvaluator
         self.preset, self.samples = preset, samples
         self._evaluators = {}
         for task in self.tasks:

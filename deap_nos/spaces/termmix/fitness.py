@@ -13,9 +13,9 @@ Two paths share that aggregation (:class:`RelativeToAdam`):
 
 * :class:`CheapTermMixEvaluator` — numpy only (a softmax regression or a small tanh
   MLP, every learning rate of the grid trained at once as rows, like
-  :class:`~deap_nos.cheap.DigitsEvaluator`); for tests, examples and CPU searches.
+  :class:`~deap_nos.evaluation.cheap.DigitsEvaluator`); for tests, examples and CPU searches.
 * :class:`~deap_nos.spaces.termmix.convnet.ConvNetTermMixEvaluator` — the surrogate
-  ConvNet of :class:`~deap_nos.evaluator.SurrogateEvaluator` per task (TensorFlow).
+  ConvNet of :class:`~deap_nos.evaluation.evaluator.SurrogateEvaluator` per task (TensorFlow).
 
 Protocol choices (ours; the seed does not give them): the *paired* design — every
 genome starts from the same weights and sees the same batches on a task, so the ratio
@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 from ...backend import NumpyBackend
-from ...cheap import DigitsEvaluator
+from ...evaluation.cheap import DigitsEvaluator
 from ...errors import NOSError
 from ...evaluation import Evaluation
 from ...genes import stable_hash
