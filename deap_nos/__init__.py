@@ -6,11 +6,15 @@ Equation, Decay Function, and Learning Rate Schedule Joint Evolution" (arXiv 240
 
 ``import deap_nos`` does not import TensorFlow: genomes, the search space, the integrity
 check and the algorithms are numpy and networkx only. The Keras side lives in
-:mod:`deap_nos.keras`, :mod:`deap_nos.zoo`, :mod:`deap_nos.evaluation.evaluator` and is loaded on
-first use (``nos.keras``, ``nos.zoo``, ``nos.SurrogateEvaluator``).
+:mod:`deap_nos.keras`, :mod:`deap_nos.zoo` and the TensorFlow backend
+(:mod:`deap_nos.backends.tensorflow`), loaded on first use (``nos.keras``, ``nos.zoo``,
+``nos.SurrogateEvaluator``). The folders are described in docs/layout.md; module paths
+of before the move (``deap_nos.evaluator``, ``deap_nos.engine``, ...) still import, as
+the same module objects (:mod:`deap_nos._moved`), so old pickles load.
 """
 import importlib
 
+from . import _moved
 from .errors import (ArityError, ConfigurationError, CyclicGraphError, DataError,
                      DuplicateNameError, GenomeError, NOSError, ParseError,
                      UnknownNameError)
@@ -61,14 +65,19 @@ def _register_keras_classes():
             pass
 
 
+_moved.install()
 _register_keras_classes()
 
 
 def __getattr__(name):
-    """Load the heavier modules (Keras, algorithms) on first use."""
-    if name not in _LAZY:
+    """Load the heavier modules (Keras, algorithms) on first use; an old module name
+    (``nos.evaluator``) gives the moved module."""
+    if name in _LAZY:
+        module_name, attr = _LAZY[name]
+    elif f"{__name__}.{name}" in _moved.MOVED:
+        module_name, attr = f"{__name__}.{name}", None
+    else:
         raise AttributeError(f"module 'deap_nos' has no attribute {name!r}")
-    module_name, attr = _LAZY[name]
     module = importlib.import_module(module_name)
     value = module if attr is None else getattr(module, attr)
     globals()[name] = value

@@ -259,10 +259,10 @@ def optimizer(name, learning_rate=None, total_steps=1000, warmup_steps=None, hol
     if learning_rate is None:
         learning_rate = recommended(name).learning_rate
     if e.kind == "schedule":
-        import keras
+        from .keras.builtin import adam
         lr = schedule(name, learning_rate, total_steps, warmup_steps, hold_steps)
         kwargs = {"beta_1": 0.9, "beta_2": 0.99, "epsilon": 1e-8, **kwargs}
-        return keras.optimizers.Adam(learning_rate=lr, **kwargs)
+        return adam(lr, **kwargs)
     from .keras import GraphOptimizer
     space = kwargs.pop("space", None)
     kwargs.setdefault("name", _keras_name(name))

@@ -1,11 +1,17 @@
-"""The package's layout (DESIGN: flat topical modules, the evaluation loop written once).
+"""The package's layout (DESIGN "Seams (0.3)", docs/layout.md): folders show the parts.
 
-Modules stay small enough to read whole; the algorithms hold only the algorithms, the
-evaluation engine lives in :mod:`deap_nos.search.engine`; the names users type keep working
-wherever their code moved.
+Modules stay small enough to read whole; the search (``search/``), the evaluation
+(``evaluation/``), the verdict (``verdicts/``) and each backend (``backends/<name>/``) are
+folders; the algorithms hold only the algorithms, the evaluation engine lives in
+:mod:`deap_nos.search.engine`; the module paths and names users type (and old pickles
+name) keep working wherever their code moved, through one alias table
+(:mod:`deap_nos._moved`), as the same objects.
 """
 import ast
+import importlib
 import os
+import pickle
+import struct
 import subprocess
 import sys
 
@@ -45,10 +51,10 @@ def test_every_module_is_small(path):
 def test_the_algorithms_module_does_not_define_the_engine():
     from deap_nos import algorithms, engine
 
-    defined = _top_level_names(os.path.join(PACKAGE, "algorithms.py"))
+    defined = _top_level_names(os.path.join(PACKAGE, "search", "algorithms.py"))
     for name in ("_Session", "_Timed", "_map_evaluate", "_sanitize", "_assign",
                  "genome_key", "initial_population", "eliminate"):
-        assert name not in defined, f"deap_nos/algorithms.py defines {name}"
+        assert name not in defined, f"deap_nos/search/algorithms.py defines {name}"
     assert engine._Session.__module__ == "deap_nos.search.engine"
     assert {"eaParticle", "eaRegularized"} <= defined
     assert algorithms.genome_key is engine.genome_key
@@ -83,10 +89,178 @@ def test_evaluator_keeps_its_names():
 
 
 def test_the_split_modules_do_not_import_tensorflow():
-    code = ("import sys; import deap_nos.search.algorithms, deap_nos.search.engine, deap_nos.search.screening, "
-            "deap_nos.cli, deap_nos.evaluation.stages; "
+    code = ("import sys; import deap_nos.search.algorithms, deap_nos.search.engine, "
+            "deap_nos.search.screening, deap_nos.cli, deap_nos.evaluation.stages; "
             "print('tensorflow' in sys.modules or 'keras' in sys.modules)")
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, env=env, check=True)
     assert out.stdout.strip() == "False"
+
+
+# -- the folders and the alias table ---------------------------------------------------
+
+#: where each part lives (docs/layout.md)
+HOMES = {
+    "search": ("engine", "algorithms", "screening", "checkpoint", "runfolder", "runlog",
+               "runlock", "poolworker", "progress", "parallel", "cluster", "mapcall"),
+    "evaluation": ("evaluator", "stages", "population", "slots", "cheap", "presets"),
+    "verdicts": ("heldout", "verdict_table"),
+    "backends/tensorflow": ("trainer", "batched", "interpreter", "train_loop", "surrogate",
+                            "augment"),
+    "backends/jax": ("trainer", "interpreter", "net"),
+}
+
+
+@pytest.mark.parametrize("folder", sorted(HOMES))
+def test_each_part_is_a_folder(folder):
+    for name in HOMES[folder]:
+        assert os.path.isfile(os.path.join(PACKAGE, folder, name + ".py")), (folder, name)
+    assert os.path.isfile(os.path.join(PACKAGE, folder, "__init__.py"))
+
+
+def test_no_shim_file_is_left_at_an_old_path():
+    from deap_nos._moved import MOVED
+
+    for old in MOVED:
+        relative = old.split(".")[1:]
+        assert not os.path.exists(os.path.join(PACKAGE, *relative) + ".py"), old
+        assert not os.path.isdir(os.path.join(PACKAGE, *relative)), old
+
+
+def test_old_module_paths_import_the_moved_modules():
+    from deap_nos._moved import MOVED
+
+    for old, new in sorted(MOVED.items()):
+        moved = importlib.import_module(new)
+        assert importlib.import_module(old) is moved, old
+        assert sys.modules[old] is moved
+        assert moved.__name__ == new and moved.__spec__.name == new    # its own spec
+    import deap_nos.evaluator
+    from deap_nos.evaluator import SurrogateEvaluator
+    from deap_nos.evaluation.evaluator import SurrogateEvaluator as moved_class
+    assert SurrogateEvaluator is moved_class and nos.SurrogateEvaluator is moved_class
+    assert deap_nos.evaluator is sys.modules["deap_nos.evaluation.evaluator"]
+    from deap_nos import heldout, population
+    assert heldout.verdict is nos.verdict                   # the function, not the folder
+    assert population.PopulationEvaluator is nos.PopulationEvaluator
+    assert nos.engine is sys.modules["deap_nos.search.engine"]      # attribute access
+    with pytest.raises(ImportError):
+        importlib.import_module("deap_nos.no_such_module")
+
+
+def _global(protocol, module, name):
+    """Pickle bytes that load ``module.name`` (GLOBAL for 2, STACK_GLOBAL for 4)."""
+    if protocol == 2:
+        return b"\x80\x02c" + f"{module}\n{name}\n".encode() + b"."
+    text = b"".join(b"\x8c" + struct.pack("<B", len(s)) + s.encode() + b"\x94"
+                    for s in (module, name))
+    return b"\x80\x04" + text + b"\x93."
+
+
+@pytest.mark.parametrize("protocol", [2, 4])
+def test_pickles_naming_old_module_paths_load(protocol):
+    from deap_nos.cheap import DigitsEvaluator
+    from deap_nos.evaluation.evaluator import SurrogateEvaluator
+
+    assert pickle.loads(_global(protocol, "deap_nos.evaluator", "SurrogateEvaluator")) \
+        is SurrogateEvaluator
+    assert pickle.loads(_global(protocol, "deap_nos.genome", "OptimizerGraph")) \
+        is nos.OptimizerGraph
+    # an instance pickled when DigitsEvaluator lived in deap_nos.cheap
+    genome = nos.parse("div(v_hat, sqrt_abs(s_hat))")
+    new = pickle.dumps((DigitsEvaluator(steps=7, seed=3), genome), protocol=2)
+    old = new.replace(b"deap_nos.evaluation.cheap\n", b"deap_nos.cheap\n")
+    assert old != new and b"deap_nos.evaluation.cheap" not in old
+    evaluator, loaded = pickle.loads(old)
+    assert type(evaluator) is DigitsEvaluator and evaluator.steps == 7
+    assert loaded == genome
+
+
+def test_old_pickles_load_in_a_fresh_process_and_stay_lazy():
+    """Unpickling imports ``deap_nos`` first, which installs the alias finder; an old
+    name of a TensorFlow-free module stays TensorFlow-free."""
+    blob = _global(2, "deap_nos.engine", "genome_key")
+    code = ("import pickle, sys; f = pickle.loads(%r); import deap_nos.search.engine as e; "
+            "print(f is e.genome_key, 'tensorflow' in sys.modules, 'jax' in sys.modules)"
+            % blob)
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, env=env, check=True)
+    assert out.stdout.split() == ["True", "False", "False"]
+
+
+# -- frameworks stay inside their folders ---------------------------------------------
+
+#: The machine-learning frameworks: their training machinery belongs to a backend.
+FRAMEWORKS = {"tensorflow", "jax", "jaxlib", "keras", "optax", "tf_keras"}
+
+#: Where a framework may be imported, and why:
+#:
+#: * ``backends/`` — each backend's folder holds its framework's population and
+#:   single-path training machinery (DESIGN "Seams": nothing else imports it);
+#: * ``keras/`` and ``optax.py`` — the export adapters: a discovered optimizer as a Keras
+#:   optimizer and as an optax transformation, for users of those libraries;
+#: * a space folder's own adapters — the space's Keras optimizer (``autolr``'s
+#:   ``keras_optimizer``, ``termmix``'s ``convnet``) and its kernel for the TensorFlow
+#:   population trainer (``termmix/batched.py``): adding a space stays one folder, and the
+#:   space imports them only inside the methods that need them (checked below).
+ALLOWED = ("backends/", "keras/", "optax.py", "spaces/autolr/keras_optimizer.py",
+           "spaces/termmix/convnet.py", "spaces/termmix/batched.py")
+
+
+def _framework_imports(path):
+    """``(line, module)`` of every framework import in *path*, those inside functions
+    included (``ast.walk`` visits every statement, not only the top level)."""
+    with open(path, encoding="utf-8") as stream:
+        tree = ast.parse(stream.read())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names = [node.module or ""]
+        else:
+            continue
+        for name in names:
+            if name.split(".")[0] in FRAMEWORKS:
+                yield node.lineno, name
+
+
+def _allowed(path):
+    relative = os.path.relpath(path, PACKAGE).replace(os.sep, "/")
+    return relative.startswith(ALLOWED)
+
+
+def test_the_ast_check_sees_imports_inside_functions(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text("import os\n\ndef f():\n    from tensorflow.python import x\n"
+                     "    import jax.numpy as jnp\n")
+    assert list(_framework_imports(str(probe))) == [(4, "tensorflow.python"),
+                                                    (5, "jax.numpy")]
+    assert _allowed(os.path.join(PACKAGE, "backends", "jax", "net.py"))
+    assert not _allowed(os.path.join(PACKAGE, "evaluation", "evaluator.py"))
+
+
+def test_no_module_outside_the_backends_and_adapters_imports_a_framework():
+    offenders = [f"{os.path.relpath(path, ROOT)}:{line} imports {name}"
+                 for path in _modules() if not _allowed(path)
+                 for line, name in _framework_imports(path)]
+    assert offenders == [], ("route these through deap_nos.backends (or the keras/ "
+                             "adapter):\n" + "\n".join(offenders))
+
+
+def test_importing_every_other_module_imports_no_framework():
+    """The allow-listed adapters are imported lazily: importing every module outside
+    the allow-list (the spaces included) loads no framework."""
+    names = []
+    for path in _modules():
+        relative = os.path.relpath(path, ROOT)[:-3].replace(os.sep, ".")
+        if not _allowed(path) and not relative.endswith("__main__"):
+            names.append(relative[:-len(".__init__")] if relative.endswith("__init__")
+                         else relative)
+    code = ("import importlib, sys\nfor n in %r: importlib.import_module(n)\n"
+            "print(sorted(m for m in %r if m in sys.modules))" % (names, FRAMEWORKS))
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, env=env, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -11,10 +11,12 @@ Three sources, all read or generated locally — nothing here ever downloads:
 :func:`load` picks one by name. Inputs are float32 (NHWC images, NLC signals); labels
 int32. Searches read ``train`` and ``val``; only the verdict reads ``test``.
 :func:`standardize` is per-channel standardisation with training statistics;
-:func:`augment_batch` and :func:`train_pipeline` are the training-time input.
+:func:`augment_batch` and :func:`train_pipeline` are the training-time input, written in
+TensorFlow: they live in :mod:`deap_nos.backends.tensorflow.augment` and are loaded from
+there on first use, so this folder stays free of any framework (a new data set is a
+module here and a line in ``_LOADERS``).
 """
 
-from deap_nos.backends.tensorflow.augment import augment_batch, train_pipeline
 from deap_nos.data.cifar import CIFAR_DIRNAME, cifar10, find_cifar10
 from deap_nos.data.dataset import Dataset, standardize, stratified_split
 from deap_nos.data.digits import digits
@@ -37,6 +39,14 @@ __all__ = [
 ]
 
 _LOADERS = {"default": mnist1d, "mnist1d": mnist1d, "digits": digits, "cifar10": cifar10}
+
+
+def __getattr__(name):
+    """``augment_batch`` and ``train_pipeline``, from the TensorFlow backend."""
+    if name in ("augment_batch", "train_pipeline"):
+        from ..backends.tensorflow import augment
+        return getattr(augment, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def names():

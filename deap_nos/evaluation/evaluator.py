@@ -259,16 +259,11 @@ class SurrogateEvaluator:
     def _tensors(self):
         """Training images/labels as tensors and validation batches, cached."""
         if "tensors" not in self._cache:
-            import tensorflow as tf
+            from deap_nos.backends import get as backend
 
             ds = self.dataset()
-            x = tf.constant(ds.x_train, tf.float32)
-            y = tf.constant(ds.y_train, tf.int32)
-            bs = int(self.val_batch_size)
-            val = [(tf.constant(ds.x_val[i:i + bs], tf.float32),
-                    tf.constant(ds.y_val[i:i + bs], tf.int32))
-                   for i in range(0, len(ds.x_val), bs)]
-            self._cache["tensors"] = (x, y, val, len(ds.x_val))
+            self._cache["tensors"] = backend("tensorflow").to_device(
+                ds.x_train, ds.y_train, ds.x_val, ds.y_val, self.val_batch_size)
         return self._cache["tensors"]
 
     # -- evaluation --------------------------------------------------------------------

@@ -44,7 +44,8 @@ import time
 
 import numpy as np
 
-from ..backends.tensorflow.train_loop import fmt_lr, reset_optimizer, set_peak_learning_rate, tail_mean
+from ..backends.tensorflow.train_loop import (fmt_lr, reset_optimizer, set_peak_learning_rate,
+                                              tail_mean)
 
 __all__ = ["StageFailure", "sweep_rejection", "start_run", "sweep", "train_run",
            "quick_check", "choose_rate", "accuracy_error", "QUICK_CHECK_SE", "TIE_SE"]

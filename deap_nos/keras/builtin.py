@@ -62,3 +62,9 @@ class ScheduleFactory:
         shape = FactorSchedule(self.name, 1.0, total_steps, warmup_steps, hold_steps)
         return keras.optimizers.Adam(PeakSchedule(shape, learning_rate), beta_1=0.9,
                                      beta_2=0.99, epsilon=1e-8)
+
+
+def adam(learning_rate, **kwargs):
+    """``keras.optimizers.Adam`` (the zoo's LR1–LR9 entries run Adam on their schedule;
+    the zoo itself imports no framework)."""
+    return keras.optimizers.Adam(learning_rate=learning_rate, **kwargs)

@@ -110,12 +110,8 @@ def tensorflow_running():
     merely imported it: a process forked from it would hang on the runtime's locks."""
     if "tensorflow" not in sys.modules:
         return False
-    try:
-        from tensorflow.python.eager import context
-        ctx = context.context_safe()
-        return bool(ctx is not None and ctx._initialized)
-    except Exception:     # a TensorFlow without these internals: assume it runs
-        return True
+    from ..backends.tensorflow import running
+    return running()
 
 
 def _timeout_result(args, limit, elapsed):

@@ -2,7 +2,7 @@
 steps over ``tf.Variable`` slots (see :mod:`deap_nos.backends.tensorflow.trainer`)."""
 import numpy as np
 
-__all__ = ["build", "to_device", "gpu_count", "out_of_memory"]
+__all__ = ["build", "to_device", "gpu_count", "out_of_memory", "running"]
 
 
 def build(*args, **kwargs):
@@ -42,3 +42,14 @@ def out_of_memory(error):
     text = str(error).lower()
     return isinstance(error, tf.errors.ResourceExhaustedError) or "out of memory" in text \
         or "resource_exhausted" in text or "resource exhausted" in text
+
+
+def running():
+    """True when this process has started TensorFlow's runtime (run an operation), not
+    merely imported it (:func:`deap_nos.search.parallel.tensorflow_running`)."""
+    try:
+        from tensorflow.python.eager import context
+        ctx = context.context_safe()
+        return bool(ctx is not None and ctx._initialized)
+    except Exception:     # a TensorFlow without these internals: assume it runs
+        return True

@@ -121,7 +121,7 @@ class TrainLoop:
         import keras
         import tensorflow as tf
 
-        from deap_nos.data import augment_batch
+        from .augment import augment_batch
 
         self.model = model
         self.optimizer = optimizer
