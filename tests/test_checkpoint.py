@@ -54,7 +54,8 @@ def test_rng_state_roundtrip():
 
 
 def test_import_is_light():
-    code = ("import sys, deap_nos.search.algorithms, deap_nos.search.checkpoint, deap_nos.search.parallel; "
+    code = ("import sys, deap_nos.search.algorithms, deap_nos.search.checkpoint, "
+            "deap_nos.search.parallel; "
             "print('tensorflow' in sys.modules, 'distributed' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                          text=True, check=True).stdout

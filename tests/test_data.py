@@ -156,7 +156,8 @@ def test_pipeline_is_seeded_infinite_and_batched():
 
 
 def test_importing_does_not_import_tensorflow():
-    code = ("import sys, deap_nos.data, deap_nos.backends.tensorflow.surrogate, deap_nos.evaluation.evaluator; "
+    code = ("import sys, deap_nos.data, deap_nos.backends.tensorflow.surrogate, "
+            "deap_nos.evaluation.evaluator; "
             "print('tensorflow' in sys.modules or 'keras' in sys.modules)")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,

@@ -24,7 +24,8 @@ import os
 
 
 from deap_nos.errors import NOSError
-from deap_nos.verdicts.verdict_table import ALPHA, Row, Verdict, compare_runs  # noqa: F401  (public here too)
+from deap_nos.verdicts.verdict_table import (ALPHA, Row, Verdict,  # noqa: F401 (public here)
+                                            compare_runs)
 
 __all__ = ["verdict", "verdict_for_run", "Verdict", "Row", "compare_runs", "reevaluate", "BASELINES",
            "REFERENCE"]
