@@ -209,9 +209,29 @@ ALLOWED = ("backends/", "keras/", "optax.py", "spaces/autolr/keras_optimizer.py"
            "spaces/termmix/convnet.py", "spaces/termmix/batched.py")
 
 
+def _module_lookup(node):
+    """The constant in ``sys.modules.get("x")``, ``sys.modules["x"]`` or
+    ``importlib.import_module("x")`` (a framework used without an import statement)."""
+    if isinstance(node, ast.Subscript):
+        target, key = node.value, node.slice
+    elif isinstance(node, ast.Call) and node.args and isinstance(node.func, ast.Attribute):
+        target, key = node.func.value, node.args[0]
+        if node.func.attr == "import_module":
+            return key.value if isinstance(key, ast.Constant) else None
+        if node.func.attr != "get":
+            return None
+    else:
+        return None
+    if isinstance(target, ast.Attribute) and target.attr == "modules" \
+            and isinstance(key, ast.Constant) and isinstance(key.value, str):
+        return key.value
+    return None
+
+
 def _framework_imports(path):
     """``(line, module)`` of every framework import in *path*, those inside functions
-    included (``ast.walk`` visits every statement, not only the top level)."""
+    included (``ast.walk`` visits every statement, not only the top level), and of every
+    framework taken from ``sys.modules`` or ``importlib.import_module``."""
     with open(path, encoding="utf-8") as stream:
         tree = ast.parse(stream.read())
     for node in ast.walk(tree):
@@ -219,6 +239,8 @@ def _framework_imports(path):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0:
             names = [node.module or ""]
+        elif _module_lookup(node):
+            names = [_module_lookup(node)]
         else:
             continue
         for name in names:
@@ -234,9 +256,12 @@ def _allowed(path):
 def test_the_ast_check_sees_imports_inside_functions(tmp_path):
     probe = tmp_path / "probe.py"
     probe.write_text("import os\n\ndef f():\n    from tensorflow.python import x\n"
-                     "    import jax.numpy as jnp\n")
-    assert list(_framework_imports(str(probe))) == [(4, "tensorflow.python"),
-                                                    (5, "jax.numpy")]
+                     "    import jax.numpy as jnp\n    tf = sys.modules.get('tensorflow')\n"
+                     "    k = sys.modules['keras'] if 'jax' in sys.modules else None\n"
+                     "    importlib.import_module('optax')\n")
+    assert sorted(_framework_imports(str(probe))) == [
+        (4, "tensorflow.python"), (5, "jax.numpy"), (6, "tensorflow"), (7, "keras"),
+        (8, "optax")]
     assert _allowed(os.path.join(PACKAGE, "backends", "jax", "net.py"))
     assert not _allowed(os.path.join(PACKAGE, "evaluation", "evaluator.py"))
 

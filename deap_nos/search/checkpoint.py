@@ -352,23 +352,24 @@ def copy_prefix(source, target, nbytes):
 
 
 # ------------------------------------------------------------------------ RNG
+def _tensorflow():
+    """The TensorFlow backend, only where TensorFlow is already imported (never import it
+    here: a checkpoint of a numpy-only search must not start it)."""
+    if "tensorflow" not in sys.modules:
+        return None
+    from ..backends import tensorflow
+    return tensorflow
+
+
 def _tensorflow_state():
-    tf = sys.modules.get("tensorflow")
-    if tf is None:
-        return None
-    try:
-        generator = tf.random.get_global_generator()
-        return {"state": generator.state.numpy(), "algorithm": generator.algorithm}
-    except Exception:  # pragma: no cover - depends on the TF build
-        return None
+    backend = _tensorflow()
+    return None if backend is None else backend.rng_state()
 
 
 def _set_tensorflow_state(state):
-    tf = sys.modules.get("tensorflow")
-    if tf is None or state is None:
-        return
-    generator = tf.random.Generator.from_state(state["state"], state["algorithm"])
-    tf.random.set_global_generator(generator)
+    backend = _tensorflow()
+    if backend is not None and state is not None:
+        backend.set_rng_state(state)
 
 
 def get_rng_state():
@@ -389,7 +390,6 @@ def seed_everything(seed):
     """Seed Python's ``random``, numpy and (only if already imported) TensorFlow."""
     random.seed(seed)
     numpy.random.seed(seed % 2**32)
-    tf = sys.modules.get("tensorflow")
-    if tf is not None:
-        tf.random.set_seed(seed)
-        tf.random.set_global_generator(tf.random.Generator.from_seed(seed))
+    backend = _tensorflow()
+    if backend is not None:
+        backend.seed(seed)

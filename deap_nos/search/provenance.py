@@ -72,7 +72,8 @@ def git_revision():
     """``(commit, dirty)`` of the checkout the package is imported from (an editable
     install, ``PYTHONPATH``), or ``(None, None)`` for an installed copy: the version
     number alone does not name the code of a development install."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))    # search/..
+    root = os.path.dirname(package)
     if not os.path.exists(os.path.join(root, ".git")):     # a folder, or a worktree's file
         return None, None
     commit = _git(root, "rev-parse", "HEAD")

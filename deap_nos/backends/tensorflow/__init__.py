@@ -2,7 +2,8 @@
 steps over ``tf.Variable`` slots (see :mod:`deap_nos.backends.tensorflow.trainer`)."""
 import numpy as np
 
-__all__ = ["build", "to_device", "gpu_count", "out_of_memory", "running"]
+__all__ = ["build", "to_device", "gpu_count", "out_of_memory", "running", "rng_state",
+           "set_rng_state", "seed"]
 
 
 def build(*args, **kwargs):
@@ -53,3 +54,30 @@ def running():
         return bool(ctx is not None and ctx._initialized)
     except Exception:     # a TensorFlow without these internals: assume it runs
         return True
+
+
+def rng_state():
+    """TensorFlow's global generator as plain data (for a search's checkpoint), or None."""
+    import tensorflow as tf
+
+    try:
+        generator = tf.random.get_global_generator()
+        return {"state": generator.state.numpy(), "algorithm": generator.algorithm}
+    except Exception:  # pragma: no cover - depends on the TF build
+        return None
+
+
+def set_rng_state(state):
+    """Restore a state returned by :func:`rng_state`."""
+    import tensorflow as tf
+
+    generator = tf.random.Generator.from_state(state["state"], state["algorithm"])
+    tf.random.set_global_generator(generator)
+
+
+def seed(value):
+    """Seed TensorFlow's op-level seed and its global generator."""
+    import tensorflow as tf
+
+    tf.random.set_seed(value)
+    tf.random.set_global_generator(tf.random.Generator.from_seed(value))
