@@ -6,9 +6,10 @@ import textwrap
 
 import pytest
 
+import deap_nos
 from deap_nos import quiet
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(quiet.__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(deap_nos.__file__)))
 
 #: What TensorFlow prints when it loads (the CPU and the CUDA wheels).
 STARTUP = ("oneDNN", "absl::InitializeLog", "cpu_feature_guard",
