@@ -213,6 +213,17 @@ def _sort_key(value):
 _OWN_SETTINGS = ("repeats", "aggregate", "paired", "min_train_acc", "preset", "data")
 
 
+def _training_overrides(evaluator_settings):
+    """The training settings a verdict takes from a run's evaluator settings: the keys
+    of :class:`~deap_nos.evaluator.SurrogateEvaluator` (every space's evaluator writes
+    them through its ``settings()``; what only its search used, e.g. a space's fitness
+    under ``"fitness"``, is not a training setting), less those the verdict sets."""
+    from deap_nos.presets import PRESETS
+
+    known = set(PRESETS["paper"]) - set(_OWN_SETTINGS)
+    return {k: v for k, v in evaluator_settings.items() if k in known}
+
+
 def _run_settings(run_dir):
     path = os.path.join(run_dir, "settings.json")
     try:
@@ -256,8 +267,7 @@ def verdict_for_run(run_dir, seeds=5, top=1, progress=None, backend="tensorflow"
         raise NOSError(f"{run_dir} was searched with the numpy 'cheap' evaluator; a "
                        f"verdict trains the ConvNet surrogate — search with a ConvNet "
                        f"preset (default, quick, paper, authors)")
-    overrides = {k: v for k, v in ev.items() if k not in _OWN_SETTINGS
-                 and k != "repr" and not (k == "steps" and v is None)}   # other spaces
+    overrides = _training_overrides(ev)
     for key in ("lr_grid", "quick_rates"):
         if key in overrides:
             overrides[key] = tuple(overrides[key])

@@ -68,13 +68,26 @@ class ConvNetTermMixEvaluator(RelativeToAdam):
                  **overrides):
         super().__init__(tasks, screen)
         from ...evaluator import SurrogateEvaluator
-        self.preset, self.samples = preset, samples
+        self.preset, self.samples, self.overrides = preset, samples, dict(overrides)
         self._evaluators = {}
         for task in self.tasks:
             data, options = _data(task, samples)
             self._evaluators[task] = SurrogateEvaluator(
                 preset, data=data, data_options=options, paired=True,
                 optimizer_factory=termmix_optimizer, **overrides)
+
+    def settings(self):
+        """The evaluator's settings for the run folder: the SurrogateEvaluator preset,
+        overrides and data of the first task (what a verdict retrains with), and the
+        fitness under ``"fitness"``."""
+        data, options = _data(self.tasks[0], self.samples)
+        out = dict(self.overrides, preset=self.preset,
+                   data=data if isinstance(data, str) else repr(data))
+        if options:
+            out["data_options"] = options
+        out["fitness"] = {"space": "termmix", "kind": "relative_to_adam", "path": "convnet",
+                          "tasks": list(self.tasks), "samples": self.samples}
+        return out
 
     def __repr__(self):
         return f"ConvNetTermMixEvaluator(tasks={self.tasks}, preset={self.preset!r})"
