@@ -40,10 +40,10 @@ from . import checkpoint as _ckpt
 from .algorithms import (_check_population, _evaluate_initial, _hof_restore, _hof_state,
                          _new_logbook, _record)
 from .engine import _check_int, _Session
-from .errors import NOSError
+from .errors import NOSError, UnknownNameError
 
 __all__ = ["Generational", "eaGenerational", "selTournamentDistinct", "varOne",
-           "check_probability"]
+           "check_probability", "space_toolbox", "preset_from"]
 
 _fitness = attrgetter("fitness")
 
@@ -54,6 +54,16 @@ def check_probability(value, name):
             or not 0.0 <= value <= 1.0:
         raise NOSError(f"{name} must be a probability in [0, 1], got {value!r}")
     return value
+
+
+def preset_from(presets, name, what):
+    """A copy of ``presets[name]``; an unknown name is an
+    :class:`~deap_nos.errors.UnknownNameError` listing the known ones."""
+    try:
+        return dict(presets[name])
+    except KeyError:
+        raise UnknownNameError(f"unknown {what} preset {name!r}; known: "
+                               f"{', '.join(sorted(presets))}") from None
 
 
 def selTournamentDistinct(individuals, k, tournsize):
@@ -78,6 +88,25 @@ def varOne(parents, toolbox, cxpb, mutpb):
         del child.fitness.values
         children.append(child)
     return children
+
+
+def space_toolbox(space, evaluate=None, cls=None, map=None, clone=None):
+    """A DEAP toolbox with *space*'s operators: ``individual`` (``space.random`` with
+    the individual class *cls*), ``population(n)``, ``mate``, ``mutate``, and
+    ``evaluate``, ``map`` and ``clone`` where given (DEAP's defaults otherwise)."""
+    from deap import base
+    toolbox = base.Toolbox()
+    if clone is not None:
+        toolbox.register("clone", clone)
+    toolbox.register("individual", space.random, cls)
+    toolbox.register("population", tools.initRepeat, list, toolbox.individual)
+    toolbox.register("mate", space.mate)
+    toolbox.register("mutate", space.mutate)
+    if evaluate is not None:
+        toolbox.register("evaluate", evaluate)
+    if map is not None:
+        toolbox.register("map", map)
+    return toolbox
 
 
 class Generational:

@@ -20,9 +20,10 @@ def schedule_free_optimizer(genome, learning_rate, total_steps=1000, warmup_step
     warmup_steps, hold_steps)``; ``warmup_steps`` is the genome's warm-up length where
     its space has one (0 or None: the space's default)."""
     from ..keras import GraphOptimizer
-    return GraphOptimizer(genome, learning_rate=learning_rate, total_steps=int(total_steps or 1000),
-                          warmup_steps=int(warmup_steps or 0), hold_steps=int(hold_steps or 0),
-                          one_cycle=False, **options)
+    return GraphOptimizer(genome, learning_rate=learning_rate,
+                          total_steps=int(total_steps or 1000),
+                          warmup_steps=int(warmup_steps or 0),
+                          hold_steps=int(hold_steps or 0), one_cycle=False, **options)
 
 
 def keras_factory():

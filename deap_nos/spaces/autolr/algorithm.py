@@ -13,8 +13,8 @@ so a search killed anywhere and resumed ends exactly like a straight one.
 crossover 0.9, mutation 0.15, 5 shards, minimum accuracy 0.8), ``"cpu"`` (the same rates,
 fewer generations, the digits fitness) and ``"cheap"`` (tests).
 """
-from ...errors import NOSError, UnknownNameError
-from ...generational import Generational, eaGenerational
+from ...errors import NOSError
+from ...generational import Generational, eaGenerational, preset_from, space_toolbox
 
 #: name -> settings of :func:`eaAutoLR` and of its fitness (:mod:`.fitness`).
 PRESETS = {
@@ -29,11 +29,7 @@ PRESETS = {
 
 def preset(name):
     """The settings of preset ``name`` (a copy)."""
-    try:
-        return dict(PRESETS[name])
-    except KeyError:
-        raise UnknownNameError(f"unknown autolr preset {name!r}; known: "
-                               f"{', '.join(sorted(PRESETS))}") from None
+    return preset_from(PRESETS, name, "autolr")
 
 
 def make_evaluator(settings, seed=0):
@@ -66,18 +62,12 @@ def eaAutoLR(population, toolbox, ngen, tournsize=5, cxpb=0.9, mutpb=0.15, eliti
     :param elitism: The best this many survive each generation unchanged (SGE keeps
         elites; the paper does not give the number: 1 by default).
     :param stats, halloffame, verbose, checkpoint, resume, checkpoint_every, logfile,
-        seed: As in :func:`deap_nos.algorithms.eaRegularized`.
-    :returns: The final population and a :class:`~deap.tools.Logbook` with a line per
-        generation (``gen``, ``nevals``, ``cached``, ``failures`` and *stats*).
+        seed: As in :func:`~deap_nos.generational.eaGenerational` (the loop), which
+        runs it and whose ``(population, logbook)`` it returns.
 
-    The algorithm::
-
-        evaluate P
-        for gen = 1..ngen:
-            S = tournament winners (distinct aspirants), one per non-elite place
-            C = [mutate(mate?(S_i, S_i+1)) for each i]         # varOne
-            evaluate C at once                                 # one toolbox.map
-            P = best elitism of P + C
+    Children: ``varOne(selTournamentDistinct(P, n − elitism, tournsize), cxpb, mutpb)``
+    (each child: its parent crossed with the next parent with probability ``cxpb``,
+    then mutated with per-tree rate ``mutpb``).
     """
     population = list(population)
     if not isinstance(tournsize, bool) and isinstance(tournsize, int) \
@@ -94,15 +84,5 @@ def eaAutoLR(population, toolbox, ngen, tournsize=5, cxpb=0.9, mutpb=0.15, eliti
 
 def toolbox(space=None, evaluate=None, cls=None):
     """A DEAP toolbox wired for :func:`eaAutoLR` with ``space``'s operators."""
-    from deap import base
     from .space import clone, default_space
-    space = space or default_space()
-    tb = base.Toolbox()
-    tb.register("clone", clone)
-    tb.register("mate", space.mate)
-    tb.register("mutate", space.mutate)
-    tb.register("individual", space.random, cls)
-    tb.register("population", lambda n: [tb.individual() for _ in range(n)])
-    if evaluate is not None:
-        tb.register("evaluate", evaluate)
-    return tb
+    return space_toolbox(space or default_space(), evaluate, cls, clone=clone)

@@ -11,8 +11,7 @@ run killed anywhere and resumed with ``resume=`` ends exactly like a straight ru
 The seed gives the population and generations (50 × 50); the rates, tournament size
 and elitism are not in it and are ours (:data:`PRESETS`).
 """
-from ...errors import UnknownNameError
-from ...generational import Generational, eaGenerational
+from ...generational import Generational, eaGenerational, preset_from
 
 __all__ = ["eaTermMix", "PRESETS", "preset"]
 
@@ -27,11 +26,7 @@ PRESETS = {
 
 def preset(name):
     """A copy of the named search preset."""
-    try:
-        return dict(PRESETS[name])
-    except KeyError:
-        raise UnknownNameError(f"unknown termmix preset {name!r}; known: "
-                               f"{', '.join(sorted(PRESETS))}") from None
+    return preset_from(PRESETS, name, "termmix")
 
 
 def eaTermMix(population, toolbox, ngen, cxpb=0.7, mutpb=0.3, stats=None,
@@ -48,18 +43,10 @@ def eaTermMix(population, toolbox, ngen, cxpb=0.7, mutpb=0.3, stats=None,
     :param tournsize: Tournament size of the selection.
     :param elite: Best individuals copied unchanged into the next generation.
     :param stats, halloffame, verbose, checkpoint, resume, checkpoint_every, logfile,
-        seed: As in :func:`deap_nos.algorithms.eaRegularized`.
-    :returns: The final population and a :class:`~deap.tools.Logbook` with a line per
-        generation (``gen``, ``nevals``, ``cached``, ``failures`` and *stats*).
+        seed: As in :func:`~deap_nos.generational.eaGenerational` (the loop), which
+        runs it and whose ``(population, logbook)`` it returns.
 
-    The algorithm::
-
-        evaluate P
-        for gen = 1..ngen:
-            E = the elite best of P
-            C = varAnd(selTournament(P, n − elite, tournsize), cxpb, mutpb)
-            evaluate the changed children at once             # one toolbox.map
-            P = E + C
+    Children: ``varAnd(selTournament(P, n − elite, tournsize), cxpb, mutpb)``.
     """
     strategy = Generational.varAnd(toolbox, tournsize, cxpb, mutpb, elite)
     params = {"cxpb": cxpb, "mutpb": mutpb, "tournsize": tournsize, "elite": elite}
