@@ -4,6 +4,12 @@
 
 An initial population of factor·n random genomes is evaluated and the best n become
 particles; each particle then moves, at every step, to the best of its m mutants.
+
+The last line is ``best fitness F``: the best validation accuracy found. Measured with
+``--evaluator cheap`` (softmax regression on the digits, which saturates near 0.96):
+0.9648 / 0.9631 / 0.9648 (seeds 0/1/2) at the test's sizes (``--particles 2 --steps 1
+--mutations 2``; tests/test_examples.py asks for at least 0.93), 0.9631 / 0.9648 /
+0.9665 at the default sizes. With the default ConvNet evaluator: see DEFAULT_FIGURE.
 """
 from deap import tools
 
