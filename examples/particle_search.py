@@ -1,4 +1,4 @@
-"""Particle-GA search (arXiv 2404.06679, Algorithm 1) on MNIST-1D (digits with --evaluator cheap or quick).
+"""Particle-GA search (arXiv 2404.06679, Algorithm 1) on MNIST-1D (cheap, quick: digits).
 
     python examples/particle_search.py [--evaluator cheap] [--workers 2]
 
