@@ -23,8 +23,8 @@ __all__ = ["MOVED", "AliasFinder", "install"]
 def _table():
     moved = {"deap_nos.data.augment": "deap_nos.backends.tensorflow.augment"}
     homes = {
-        "search": "engine algorithms screening checkpoint runfolder runlog runlock "
-                  "poolworker progress parallel cluster mapcall devices provenance",
+        "search": "engine algorithms generational screening checkpoint runfolder runlog "
+                  "runlock poolworker progress parallel cluster mapcall devices provenance",
         "evaluation": "evaluator stages population population_runs slots cheap presets "
                       "batchmap",
         "verdicts": "heldout verdict_table",

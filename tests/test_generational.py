@@ -1,4 +1,4 @@
-"""The one generational strategy (deap_nos.generational) that eaTermMix and eaAutoLR
+"""The one generational strategy (deap_nos.search.generational) that eaTermMix and eaAutoLR
 preset: against DEAP's own eaSimple, elitism, the ask/tell contract, resume."""
 import random
 
@@ -6,7 +6,7 @@ import pytest
 from deap import algorithms, base, creator, tools
 
 from deap_nos.errors import NOSError, UnknownNameError
-from deap_nos.generational import (Generational, eaGenerational, preset_from,
+from deap_nos.search.generational import (Generational, eaGenerational, preset_from,
                                    selTournamentDistinct, varOne)
 from deap_nos.spaces.termmix.algorithm import eaTermMix
 

@@ -102,8 +102,8 @@ def test_the_split_modules_do_not_import_tensorflow():
 
 #: where each part lives (docs/layout.md)
 HOMES = {
-    "search": ("engine", "algorithms", "screening", "checkpoint", "runfolder", "runlog",
-               "runlock", "poolworker", "progress", "parallel", "cluster", "mapcall"),
+    "search": ("engine", "algorithms", "generational", "screening", "checkpoint", "runfolder",
+               "runlog", "runlock", "poolworker", "progress", "parallel", "cluster", "mapcall"),
     "evaluation": ("evaluator", "stages", "population", "slots", "cheap", "presets"),
     "verdicts": ("heldout", "verdict_table"),
     "backends/tensorflow": ("trainer", "batched", "interpreter", "train_loop", "surrogate",

@@ -36,11 +36,11 @@ from operator import attrgetter
 from deap import tools
 from deap.algorithms import varAnd
 
-from .search import checkpoint as _ckpt
-from .search.algorithms import (_check_population, _evaluate_initial, _hof_restore, _hof_state,
+from . import checkpoint as _ckpt
+from .algorithms import (_check_population, _evaluate_initial, _hof_restore, _hof_state,
                          _new_logbook, _record)
-from .search.engine import _check_int, _Session
-from .errors import NOSError, UnknownNameError
+from .engine import _check_int, _Session
+from ..errors import NOSError, UnknownNameError
 
 __all__ = ["Generational", "eaGenerational", "selTournamentDistinct", "varOne",
            "check_probability", "space_toolbox", "preset_from"]

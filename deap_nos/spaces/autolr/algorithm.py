@@ -2,9 +2,9 @@
 with the rates of structured grammatical evolution, on the shared engine.
 
 :func:`eaAutoLR` is a preset of the one generational strategy
-(:meth:`deap_nos.generational.Generational.sge`: tournaments of distinct aspirants,
+(:meth:`deap_nos.search.generational.Generational.sge`: tournaments of distinct aspirants,
 crossover keeping one child, per-tree mutation, elitism) run by
-:func:`~deap_nos.generational.eaGenerational` on the engine: evaluation cache keyed by
+:func:`~deap_nos.search.generational.eaGenerational` on the engine: evaluation cache keyed by
 the genome's semantic fingerprint, one ``toolbox.map`` per generation (or chunks of
 ``checkpoint_every``), log, hall of fame, and a checkpoint at every generation's start,
 so a search killed anywhere and resumed ends exactly like a straight one.
@@ -14,7 +14,7 @@ crossover 0.9, mutation 0.15, 5 shards, minimum accuracy 0.8), ``"cpu"`` (the sa
 fewer generations, the digits fitness) and ``"cheap"`` (tests).
 """
 from ...errors import NOSError
-from ...generational import Generational, eaGenerational, preset_from, space_toolbox
+from ...search.generational import Generational, eaGenerational, preset_from, space_toolbox
 
 #: name -> settings of :func:`eaAutoLR` and of its fitness (:mod:`.fitness`).
 PRESETS = {
@@ -62,7 +62,7 @@ def eaAutoLR(population, toolbox, ngen, tournsize=5, cxpb=0.9, mutpb=0.15, eliti
     :param elitism: The best this many survive each generation unchanged (SGE keeps
         elites; the paper does not give the number: 1 by default).
     :param stats, halloffame, verbose, checkpoint, resume, checkpoint_every, logfile,
-        seed: As in :func:`~deap_nos.generational.eaGenerational` (the loop), which
+        seed: As in :func:`~deap_nos.search.generational.eaGenerational` (the loop), which
         runs it and whose ``(population, logbook)`` it returns.
 
     Children: ``varOne(selTournamentDistinct(P, n − elitism, tournsize), cxpb, mutpb)``

@@ -3,15 +3,15 @@
 :func:`eaTermMix` follows DEAP's contract (``(population, toolbox, ...) ->
 (population, logbook)``, with ``toolbox.clone``, ``mate``, ``mutate``, ``evaluate``,
 ``map``). It is a preset of the one generational strategy
-(:class:`deap_nos.generational.Generational`: tournament selection, DEAP's ``varAnd``,
-elitism) run on the shared engine by :func:`~deap_nos.generational.eaGenerational`
+(:class:`deap_nos.search.generational.Generational`: tournament selection, DEAP's ``varAnd``,
+elitism) run on the shared engine by :func:`~deap_nos.search.generational.eaGenerational`
 (evaluation cache, per-evaluation log, progress bar, checkpoints and exact resume: a
 run killed anywhere and resumed with ``resume=`` ends exactly like a straight run).
 
 The seed gives the population and generations (50 × 50); the rates, tournament size
 and elitism are not in it and are ours (:data:`PRESETS`).
 """
-from ...generational import Generational, eaGenerational, preset_from
+from ...search.generational import Generational, eaGenerational, preset_from
 
 __all__ = ["eaTermMix", "PRESETS", "preset"]
 
@@ -43,7 +43,7 @@ def eaTermMix(population, toolbox, ngen, cxpb=0.7, mutpb=0.3, stats=None,
     :param tournsize: Tournament size of the selection.
     :param elite: Best individuals copied unchanged into the next generation.
     :param stats, halloffame, verbose, checkpoint, resume, checkpoint_every, logfile,
-        seed: As in :func:`~deap_nos.generational.eaGenerational` (the loop), which
+        seed: As in :func:`~deap_nos.search.generational.eaGenerational` (the loop), which
         runs it and whose ``(population, logbook)`` it returns.
 
     Children: ``varAnd(selTournament(P, n − elite, tournsize), cxpb, mutpb)``.

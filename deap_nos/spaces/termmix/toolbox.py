@@ -12,7 +12,7 @@ for the ConvNet fitness.
 """
 from deap import base, creator, tools
 
-from ...generational import space_toolbox
+from ...search.generational import space_toolbox
 from .algorithm import eaTermMix, preset as search_preset
 from .fitness import PRESETS as FITNESS_PRESETS
 from .fitness import CheapTermMixEvaluator
