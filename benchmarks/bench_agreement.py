@@ -16,6 +16,10 @@ Usage::
 
     python benchmarks/bench_agreement.py [--preset default] [--seed 5] [--random 50]
         [--noise 0.0034 | --noise-seeds 3] [--tolerance 3] [--slots 1]
+        [--genome-seed 0] [--part START:STOP] [--no-zoo]
+
+A long run can be split: ``--random 50 --part 0:25`` then ``--random 50 --part 25:50
+--no-zoo`` evaluate the same 59 genomes as one ``--random 50``.
 """
 import argparse
 import os
@@ -35,12 +39,16 @@ ZOO = ["AdamSpace", "Sign", "QHM", "Opt1", "Opt6", "Opt10", "A1", "PowerSign-ld"
 DEFAULT_NOISE = 0.0034
 
 
-def genomes(n_random, seed=0):
-    """(label, genome) pairs: the zoo nine, then ``n_random`` random genomes."""
+def genomes(n_random, seed=0, zoo=True, part=None):
+    """(label, genome) pairs: the zoo nine, then ``n_random`` random genomes.
+
+    ``part`` (start, stop) keeps only those random genomes (the same ``n_random``
+    are drawn, so chunks of one run add up to the whole); ``zoo=False`` drops the nine.
+    """
     import deap_nos as nos
 
     out = []
-    for name in ZOO:
+    for name in ZOO if zoo else ():
         try:
             out.append((name, nos.zoo.genome(name)))
         except nos.NOSError:
@@ -51,6 +59,9 @@ def genomes(n_random, seed=0):
     for i in range(n_random):
         out.append((f"random{i}", nos.initGraph(nos.OptimizerGraph, space)))
     random.setstate(state)
+    if part is not None:
+        zoo_n = len(ZOO) if zoo else 0
+        out = out[:zoo_n] + out[zoo_n + part[0]:zoo_n + part[1]]
     return out
 
 
@@ -119,8 +130,14 @@ def main(argv=None):
     parser.add_argument("--noise-seeds", type=int, default=0)
     parser.add_argument("--tolerance", type=float, default=3.0)
     parser.add_argument("--slots", type=int, default=1)
+    parser.add_argument("--genome-seed", type=int, default=0,
+                        help="seed of the random genomes (default 0)")
+    parser.add_argument("--part", default=None, metavar="START:STOP",
+                        help="evaluate only random genomes START..STOP-1 (chunks)")
+    parser.add_argument("--no-zoo", action="store_true", help="random genomes only")
     args = parser.parse_args(argv)
-    pairs = genomes(args.random)
+    part = tuple(int(v) for v in args.part.split(":")) if args.part else None
+    pairs = genomes(args.random, args.genome_seed, not args.no_zoo, part)
     noise = args.noise
     if args.noise_seeds > 1:
         noise = measure_noise(pairs, args.preset, args.noise_seeds, args.slots)
@@ -135,6 +152,8 @@ def main(argv=None):
     if diffs.size:
         print(f"|single - population|: mean {np.abs(diffs).mean():.4f}, "
               f"max {np.abs(diffs).max():.4f}; mean difference {diffs.mean():+.4f}")
+    agree = len(rows) - fail_diff
+    print(f"failure agreement: {agree} of {len(rows)} genomes")
     print(f"disagreements: {fail_diff} on failure, {fit_diff} on fitness beyond "
           f"tolerance; time single {t_single:.0f} s, population {t_pop:.0f} s")
     return 0
