@@ -77,7 +77,11 @@ def compare(pairs, preset, seed, slots):
     single = SurrogateEvaluator.preset(preset, seed=seed)
     pop = PopulationEvaluator.preset(preset, seed=seed, slots=slots)
     t = time.perf_counter()
-    a = [single(g) for _, g in pairs]
+    a = []
+    for label, g in pairs:     # progress as it goes: a long run killed keeps its lines
+        a.append(single(g))
+        print(f"single {label}: {fitness(a[-1]):.4f} lr {a[-1].info.get('lr')}",
+              flush=True)
     t_single = time.perf_counter() - t
     t = time.perf_counter()
     b = pop.evaluate_many([g for _, g in pairs])
