@@ -74,6 +74,8 @@ def run_one(system, seed, args):
         cmd = [sys.executable, "-m", "deap_nos.cli", "search", "--resume", run_dir]
     else:
         cmd += system_args(system, args.budget)
+    # every run's verdict trains the same baselines on the same protocol: train them once
+    cmd += ["--baseline-cache", os.path.join(args.out, "baselines")]
     started = time.perf_counter()
     print("+", " ".join(cmd), file=sys.stderr, flush=True)
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
