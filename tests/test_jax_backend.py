@@ -17,6 +17,7 @@ from deap_nos.backend import NumpyBackend  # noqa: E402
 from deap_nos.backends.jax.interpreter import JaxInterpreter  # noqa: E402
 from deap_nos.backends.jax.namespace import JaxBackend  # noqa: E402
 from deap_nos.errors import NOSError  # noqa: E402
+from deap_nos import authors  # noqa: E402
 from deap_nos.schedules import one_cycle  # noqa: E402
 
 STEPS = 40
@@ -34,11 +35,12 @@ def _inputs(seed):
             rng.normal(size=(STEPS, P)).astype(np.float32))
 
 
-def _compiled(genome, grads, weights, lr, exact):
+def _compiled(genome, grads, weights, lr, exact, semantics="default"):
     """compile(genome)'s deltas, tensor by tensor: numpy float64 (``exact``) or JAX float32."""
     B = NumpyBackend() if exact else JaxBackend()
     program = nos.compile(genome, B, SPACE, total_steps=TOTAL, warmup_steps=WARMUP,
-                          hold_steps=HOLD)
+                          hold_steps=HOLD, semantics=semantics)
+    schedule = authors.one_cycle if semantics == "authors" else one_cycle
     dtype = np.float64 if exact else np.float32
     array = (lambda x: np.asarray(x, dtype)) if exact else jnp.asarray
     bounds = np.cumsum((0,) + SEGMENTS)
@@ -46,7 +48,7 @@ def _compiled(genome, grads, weights, lr, exact):
     out = []
     for step in range(STEPS):
         t = float(step) if exact else jnp.float32(step)
-        lr_t = lr * one_cycle(t, TOTAL, WARMUP, HOLD, B)
+        lr_t = lr * schedule(t, TOTAL, WARMUP, HOLD, B)
         deltas = []
         for j in range(len(SEGMENTS)):
             a, b = bounds[j], bounds[j + 1]
@@ -60,17 +62,17 @@ def _compiled(genome, grads, weights, lr, exact):
 _INTERP = {}
 
 
-def _interp():
-    if "i" not in _INTERP:
+def _interp(semantics="default"):
+    if semantics not in _INTERP:
         segments = np.repeat(np.arange(len(SEGMENTS)), SEGMENTS)
         interp = JaxInterpreter(SPACE, total_steps=TOTAL, warmup_steps=WARMUP,
-                                hold_steps=HOLD, segments=segments)
-        _INTERP["i"] = interp, jax.jit(interp.update)
-    return _INTERP["i"]
+                                hold_steps=HOLD, segments=segments, semantics=semantics)
+        _INTERP[semantics] = interp, jax.jit(interp.update)
+    return _INTERP[semantics]
 
 
-def _interpreted(genomes, grads, weights, lrs):
-    interp, update = _interp()
+def _interpreted(genomes, grads, weights, lrs, semantics="default"):
+    interp, update = _interp(semantics)
     codes = {k: jnp.asarray(v) for k, v in interp.encode_batch(genomes).items()}
     k = len(genomes)
     one = interp.init_one(P)
@@ -92,16 +94,18 @@ def _relative_error(ours, ref):
     return float(np.max(np.abs(np.where(finite, ours - ref, 0.0)) / scale))
 
 
-def _check(genomes, seed=0):
+def _check(genomes, seed=0, semantics="default", compiled_semantics=None):
     """The TensorFlow interpreter's rule: within 2e-4 of each step's size, or twice
-    compile()'s own float32 error against float64 where that is larger."""
+    compile()'s own float32 error against float64 where that is larger.
+    ``compiled_semantics``: compile()'s, when not the interpreter's (a test that must fail)."""
     grads, weights = _inputs(seed)
     lrs = [10.0 ** -(i % 4) for i in range(len(genomes))]
-    ours = _interpreted(genomes, grads, weights, lrs)
+    ours = _interpreted(genomes, grads, weights, lrs, semantics)
+    ref_semantics = compiled_semantics or semantics
     for i, genome in enumerate(genomes):
         with np.errstate(all="ignore"):
-            ref = _compiled(genome, grads, weights, lrs[i], exact=False)
-            exact = _compiled(genome, grads, weights, lrs[i], exact=True)
+            ref = _compiled(genome, grads, weights, lrs[i], False, ref_semantics)
+            exact = _compiled(genome, grads, weights, lrs[i], True, ref_semantics)
         np.testing.assert_array_equal(np.isfinite(ours[i]), np.isfinite(ref),
                                       err_msg=f"{genome}: non-finite")
         bound = max(2e-4, 2.0 * _relative_error(ref, exact))
@@ -133,6 +137,44 @@ def test_random_genomes_equal_compile():
             g.flip = random.random() < 0.3
             genomes.append(g)
     _check(genomes, seed=3)
+
+
+#: Zoo genomes and others whose updates differ between the two semantics: every genome
+#: through the warm-up (t/W against (t+1)/W), Opt9/Opt10 through the Nesterov form,
+#: AdamSpace/QHM through the momentum cycle, the parsed ones through ``delta``.
+_AUTHORS_CASES = ["AdamSpace", "QHM", "Opt9", "Opt10", "Opt1", "nesterov: delta(g)",
+                  "momentum: add(delta(g), v_hat)", "none: delta(mul(g, g))"]
+
+
+def _authors_cases():
+    return [nos.zoo.genome(t) if t in nos.zoo.names() else nos.parse(t)
+            for t in _AUTHORS_CASES]
+
+
+def test_authors_semantics_equals_compile():
+    """semantics="authors": the JAX interpreter equals compile(..., semantics="authors")
+    (issue 21), on genomes whose updates the semantics change."""
+    _check(_authors_cases(), seed=2, semantics="authors")
+
+
+@pytest.mark.parametrize("text", _AUTHORS_CASES)
+def test_the_authors_cases_differ_between_the_semantics(text):
+    """Each case above tells the semantics apart: with the default semantics the JAX
+    interpreter does not match compile(..., semantics="authors")."""
+    genome = _authors_cases()[_AUTHORS_CASES.index(text)]
+    with pytest.raises(AssertionError, match="relative error|non-finite"):
+        _check([genome], seed=2, semantics="default", compiled_semantics="authors")
+
+
+def test_population_evaluator_hands_the_authors_semantics_to_the_jax_interpreter():
+    from deap_nos.population import PopulationEvaluator
+
+    ev = PopulationEvaluator.preset("quick", backend="jax", semantics="authors", slots=1,
+                                    steps=20)
+    interp = ev.trainer().interpreter
+    assert interp.semantics == "authors" and interp.nesterov == "authors"
+    assert PopulationEvaluator.preset("quick", backend="jax", slots=1,
+                                      steps=20).trainer().interpreter.semantics == "default"
 
 
 def test_the_tolerance_catches_a_wrong_rate():

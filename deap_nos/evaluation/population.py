@@ -102,11 +102,7 @@ class PopulationEvaluator(SurrogateEvaluator):
         from ..backends import get
 
         get(backend)      # an unknown or uninstalled backend: say so now
-        self.backend = backend
-        if self.semantics != "default" and backend != "tensorflow":
-            raise NOSError(f"semantics={self.semantics!r} runs on the TensorFlow population "
-                           f"interpreter only, not backend={backend!r}; use "
-                           "backend='tensorflow' or SurrogateEvaluator (--evaluator single)")
+        self.backend = backend      # both backends' interpreters take ``semantics``
 
     def __repr__(self):
         backend = getattr(self, "backend", "tensorflow")
