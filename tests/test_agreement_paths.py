@@ -1,7 +1,7 @@
 """Both evaluation paths, trained for real on a small preset, agree (issue 22).
 
-:class:`~deap_nos.evaluator.SurrogateEvaluator` (the single path) and
-:class:`~deap_nos.population.PopulationEvaluator` (the population path) evaluate the same
+:class:`~deap_nos.evaluation.evaluator.SurrogateEvaluator` (the single path) and
+:class:`~deap_nos.evaluation.population.PopulationEvaluator` (the population path) evaluate the same
 zoo and seeded random genomes on the embedded digits (ConvNet(8), a 20-step sweep over
 four rates, 100 training steps). They must agree on
 
@@ -14,7 +14,7 @@ four rates, 100 training steps). They must agree on
   preset measured at about 1–1.5 × se). The ``slow`` variant measures the noise over
   three seeds of the population path instead, and runs the zoo nine of
   benchmarks/bench_agreement.py and twelve random genomes;
-* the learning rate: each path's chosen rate is what :func:`deap_nos.stages.choose_rate`
+* the learning rate: each path's chosen rate is what :func:`deap_nos.evaluation.stages.choose_rate`
   gives on that path's own sweep accuracies.
 """
 import random
@@ -26,7 +26,7 @@ pytest.importorskip("tensorflow")
 
 import deap_nos as nos  # noqa: E402
 from deap_nos import stages  # noqa: E402
-from deap_nos.population import PopulationEvaluator  # noqa: E402
+from deap_nos.evaluation.population import PopulationEvaluator  # noqa: E402
 
 #: The small preset: digits (1,079 training, 359 validation images), a four-rate grid,
 #: an early stop at 50 % that a slow learner (the fourth random genome) clearly meets.

@@ -167,7 +167,7 @@ def test_the_authors_cases_differ_between_the_semantics(text):
 
 
 def test_population_evaluator_hands_the_authors_semantics_to_the_jax_interpreter():
-    from deap_nos.population import PopulationEvaluator
+    from deap_nos.evaluation.population import PopulationEvaluator
 
     ev = PopulationEvaluator.preset("quick", backend="jax", semantics="authors", slots=1,
                                     steps=20)
