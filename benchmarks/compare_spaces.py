@@ -74,6 +74,8 @@ def run_one(system, seed, args):
         cmd = [sys.executable, "-m", "deap_nos.cli", "search", "--resume", run_dir]
     else:
         cmd += system_args(system, args.budget)
+    # every run's verdict trains the same baselines on the same protocol: train them once
+    cmd += ["--baseline-cache", os.path.join(args.out, "baselines")]
     started = time.perf_counter()
     print("+", " ".join(cmd), file=sys.stderr, flush=True)
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
@@ -100,6 +102,23 @@ def best_so_far(run_dir, budget):
             curve.append(best)
     curve = curve[:budget]
     return curve + [curve[-1]] * (budget - len(curve)) if curve else [math.nan] * budget
+
+
+def evaluations_of(run_dir):
+    """``(evaluations, failed)`` the search logged: distinct genomes trained or rejected
+    (the cache answers repeats, so a converged population spends fewer than its budget)."""
+    total = failed = 0
+    with open(os.path.join(run_dir, "evaluations.log"), encoding="utf-8") as stream:
+        for line in stream:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if (entry.get("phase") or "").endswith(":screen"):
+                continue
+            total += 1
+            failed += bool(entry.get("failed"))
+    return total, failed
 
 
 def verdict_of(run_dir):
@@ -135,8 +154,10 @@ def summarise(systems, seeds, args, times):
         losses = sum(1 for d, p, f in verdicts if not f and p < 0.05 and d < 0)
         failed = sum(1 for _, _, f in verdicts if f)
         final = curve[:, -1]
+        counts = np.array([evaluations_of(r) for r in runs], dtype=float)
         rows.append({
             "system": system, "runs": len(runs),
+            "evaluations": f"{counts[:, 0].mean():.0f} ({counts[:, 1].mean():.0f} failed)",
             "best_fitness": f"{np.nanmean(final):.4f} ± {np.nanstd(final):.4f}",
             "diff_vs_adam_points": (f"{diffs.mean():+.2f} ± {diffs.std():.2f}"
                                     if len(diffs) else "-"),

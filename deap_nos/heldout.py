@@ -102,9 +102,59 @@ def _run(evaluator, subject):
 GENOME_BASELINES, GENOME_REFERENCE = ("AdamSpace", "QHM"), "AdamSpace"
 
 
+def _baseline_key(spec, preset, seeds, dataset, backend, overrides):
+    """A digest of everything a baseline's verdict row depends on: the baseline, the
+    protocol, the data's bytes and the code's versions (this package, the framework;
+    not the git revision of a checkout: a researcher who edits the training code
+    empties the folder)."""
+    import hashlib
+
+    import deap_nos
+    from deap_nos.provenance import environment
+
+    digest = hashlib.sha256()
+    for array in (dataset.x_train, dataset.y_train, dataset.x_val, dataset.y_val,
+                  dataset.x_test, dataset.y_test):
+        digest.update(memoryview(array).cast("B") if array.flags.c_contiguous
+                      else array.tobytes())
+    text = json.dumps(dict(spec=spec, preset=preset, seeds=int(seeds), backend=backend,
+                           overrides=overrides, version=deap_nos.__version__,
+                           frameworks=_framework_versions(environment())),
+                      sort_keys=True, default=repr)
+    digest.update(text.encode())
+    return digest.hexdigest()[:24]
+
+
+def _framework_versions(env):
+    return {k: v for k, v in env.items() if k in ("tensorflow", "keras", "jax", "numpy")}
+
+
+def _cached_baseline(cache, key, train):
+    """The baseline row stored under ``key`` in folder ``cache``, else ``train()``'s
+    row, stored (baselines are the same for every run judged on one protocol)."""
+    import pickle
+
+    if cache is None:
+        return train()
+    path = os.path.join(cache, f"baseline-{key}.pkl")
+    try:
+        with open(path, "rb") as stream:
+            return pickle.load(stream)
+    except (OSError, EOFError, pickle.UnpicklingError):
+        pass
+    row = train()
+    if not row.failure:
+        os.makedirs(cache, exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as stream:
+            pickle.dump(row, stream)
+        os.replace(tmp, path)
+    return row
+
+
 def verdict(genomes, baselines=None, seeds=5, preset="default", *, reference=None,
             names=None, space=None, dataset=None, progress=None, backend="tensorflow",
-            **overrides):
+            baseline_cache=None, **overrides):
     """Retrain ``genomes`` and ``baselines`` with ``seeds`` paired seeds; score on test.
 
     Parameters
@@ -132,6 +182,10 @@ def verdict(genomes, baselines=None, seeds=5, preset="default", *, reference=Non
         ``jax``: every optimizer trains on the JAX population trainer; the Keras
         baselines are then out of reach and the defaults are :data:`GENOME_BASELINES`
         against ``AdamSpace``.
+    baseline_cache : str, optional
+        A folder where the baselines' rows are kept and reused by later verdicts with
+        the same protocol, data and code (a digest of all three names each file), so
+        judging many runs trains the baselines once.
     **overrides
         Evaluator settings replacing the preset's (``steps``, ``data_options``, …).
 
@@ -159,11 +213,18 @@ def verdict(genomes, baselines=None, seeds=5, preset="default", *, reference=Non
     names = list(names) if names is not None else [f"#{i + 1}" for i in range(len(genomes))]
     rows = []
     for spec_name, spec in list(zip(names, genomes)) + [(b, b) for b in baselines]:
-        label, equation, factory, subject = _subject(spec, space)
-        evaluator = _test_evaluator(preset, dataset, seeds, space, factory, overrides,
-                                    backend)
-        scores, lr, failure, curves = _run(evaluator, subject)
-        rows.append(Row(spec_name, equation, scores, lr, failure, curves=curves))
+        def train(spec_name=spec_name, spec=spec):
+            label, equation, factory, subject = _subject(spec, space)
+            evaluator = _test_evaluator(preset, dataset, seeds, space, factory, overrides,
+                                        backend)
+            scores, lr, failure, curves = _run(evaluator, subject)
+            return Row(spec_name, equation, scores, lr, failure, curves=curves)
+
+        if isinstance(spec, str) and spec in baselines and space is None:
+            key = _baseline_key(spec, preset, seeds, dataset, backend, overrides)
+            rows.append(_cached_baseline(baseline_cache, key, train))
+        else:
+            rows.append(train())
         if progress is not None:
             progress(f"verdict: {spec_name} {100 * rows[-1].mean:.2f} %"
                      + (f" (failed: {failure})" if failure else ""))
@@ -172,8 +233,9 @@ def verdict(genomes, baselines=None, seeds=5, preset="default", *, reference=Non
         if row is ref or row.failure or ref.failure:
             continue
         row.diff, row.p_welch, row.p_mannwhitney = compare_runs(row.scores, ref.scores)
+    steps = _test_evaluator(preset, dataset, seeds, space, None, overrides, backend).steps
     settings = dict(preset=preset, seeds=int(seeds), baselines=tuple(baselines),
-                    steps=evaluator.steps, data=dataset.name, overrides=overrides)
+                    steps=steps, data=dataset.name, overrides=overrides)
     return Verdict(rows, reference, settings)
 
 
@@ -213,6 +275,17 @@ def _sort_key(value):
 _OWN_SETTINGS = ("repeats", "aggregate", "paired", "min_train_acc", "preset", "data")
 
 
+def _training_overrides(evaluator_settings):
+    """The training settings a verdict takes from a run's evaluator settings: the keys
+    of :class:`~deap_nos.evaluator.SurrogateEvaluator` (every space's evaluator writes
+    them through its ``settings()``; what only its search used, e.g. a space's fitness
+    under ``"fitness"``, is not a training setting), less those the verdict sets."""
+    from deap_nos.presets import PRESETS
+
+    known = set(PRESETS["paper"]) - set(_OWN_SETTINGS)
+    return {k: v for k, v in evaluator_settings.items() if k in known}
+
+
 def _run_settings(run_dir):
     path = os.path.join(run_dir, "settings.json")
     try:
@@ -242,7 +315,8 @@ def _run_genomes(run_dir, top):
             [f"#{rank}" for rank in range(1, len(entries) + 1)])
 
 
-def verdict_for_run(run_dir, seeds=5, top=1, progress=None, backend="tensorflow"):
+def verdict_for_run(run_dir, seeds=5, top=1, progress=None, backend="tensorflow",
+                    baseline_cache=None):
     """The verdict on a search's run folder: its top genomes against the baselines.
 
     Reads ``settings.json`` (the evaluator's preset and settings) and
@@ -256,8 +330,7 @@ def verdict_for_run(run_dir, seeds=5, top=1, progress=None, backend="tensorflow"
         raise NOSError(f"{run_dir} was searched with the numpy 'cheap' evaluator; a "
                        f"verdict trains the ConvNet surrogate — search with a ConvNet "
                        f"preset (default, quick, paper, authors)")
-    overrides = {k: v for k, v in ev.items() if k not in _OWN_SETTINGS
-                 and k != "repr" and not (k == "steps" and v is None)}   # other spaces
+    overrides = _training_overrides(ev)
     for key in ("lr_grid", "quick_rates"):
         if key in overrides:
             overrides[key] = tuple(overrides[key])
@@ -267,7 +340,7 @@ def verdict_for_run(run_dir, seeds=5, top=1, progress=None, backend="tensorflow"
                        f"deap_nos.verdict(...) with dataset=... instead")
     genomes, names = _run_genomes(run_dir, top)
     result = verdict(genomes, seeds=seeds, preset=preset, names=names, progress=progress,
-                     data=data, backend=backend, **overrides)
+                     data=data, backend=backend, baseline_cache=baseline_cache, **overrides)
     result.write(run_dir)
     append_to_report(run_dir, result.report())
     return result

@@ -32,7 +32,7 @@ from .provenance import environment
 SETTINGS_NAME = "settings.json"
 
 #: Options a resume may change: they do not change what the run computes.
-RESUMABLE = ("workers", "quiet", "time_limit")
+RESUMABLE = ("workers", "quiet", "time_limit", "baseline_cache")
 
 #: Keys of settings.json that are not command-line options.
 NOT_OPTIONS = ("evaluator", "environment", "resumes", "command", "resume", "run_dir",

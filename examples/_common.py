@@ -55,8 +55,11 @@ def start(args):
 
 
 def finish(toolbox, hof, title="Best optimizers found"):
-    """Close the worker pool and print the hall of fame."""
+    """Close the worker pool, print the hall of fame and the result line
+    ``best fitness F`` (the best validation accuracy found; tests/test_examples.py
+    reads it)."""
     close_map(toolbox.map)
     print(f"\n{title}:")
     for ind in hof:
         print(f"  {ind.fitness.values[0]:.4f}  {ind}")
+    print(f"best fitness {hof[0].fitness.values[0]:.4f}")

@@ -5,6 +5,16 @@
 All genes mutable finds Adam variants such as A1 = clip(v_hat, sqrt_abs(s_hat));
 ``--schedules-only`` lets only decay genes mutate, so what is found are internal decays
 and learning-rate schedules for Adam (how LR1–LR9 arose).
+
+The last line is ``best fitness F``: the best validation accuracy found. Measured with
+``--evaluator cheap`` (softmax regression on the digits, which saturates near 0.96;
+Adam itself scores 0.96 there), seeds 0/1/2: all genes 0.9631 / 0.9631 / 0.9615 at the
+test's sizes (``--particles 2 --steps 1 --mutations 2``) and 0.9631 / 0.9648 / 0.9615 at
+the default sizes; ``--schedules-only`` 0.9631 / 0.9631 / 0.9615 and 0.9648 / 0.9648 /
+0.9631. tests/test_examples.py asks for at least 0.93.
+
+The default ConvNet evaluator (MNIST-1D) was not measured here (minutes per run;
+particle_search.py: 0.9855 at seed 0).
 """
 from deap import tools
 

@@ -4,6 +4,12 @@
 
 A primitive is written once against the array namespace ``B`` (numpy in the integrity
 check and plots, keras.ops in the optimizer).
+
+The Keras regression at the end (a linear target, 25 epochs, peak learning rate 2.0)
+ends at mse 0.012 from 17.4 (seed 0; seeds 1 and 2 reach below 1e-6;
+tests/test_examples.py asks for at most 0.1). At the rate this script used before,
+0.05, the mse only fell from 17.9 to 15.4: like the zoo's optimizers, evolved genomes
+want large peak rates (the shifted-sphere check above is best at lr 1).
 """
 import random
 
@@ -41,13 +47,15 @@ def main():
 
     import keras
     from deap_nos.keras import GraphOptimizer
+    keras.utils.set_random_seed(0)
     x = np.random.default_rng(0).normal(size=(256, 4)).astype("float32")
     y = (x @ np.array([1.0, -2.0, 0.5, 3.0], dtype="float32"))[:, None]
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
-    model.compile(GraphOptimizer(genome, learning_rate=0.05, total_steps=200, space=space), "mse")
+    model.compile(GraphOptimizer(genome, learning_rate=2.0, total_steps=200, space=space), "mse")
     history = model.fit(x, y, epochs=25, batch_size=32, verbose=0)
     print(f"Keras regression with the new operator: mse {history.history['loss'][0]:.3f}"
           f" -> {history.history['loss'][-1]:.4f}")
+    print(f"final mse {history.history['loss'][-1]:.4f}")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,11 @@ Registered as ``lion``, it is searched by the term-mix GA with the term-mix fitn
 become Keras optimizers like every other space's::
 
     python examples/fourth_space.py            # a 4 × 3 search in a few seconds
+
+The last line is ``best fitness F``: the best genome's mean accuracy over the cheap
+term-mix tasks relative to Adam (1 = Adam's). Measured at the defaults (4 × 3):
+1.0645 / 0.9683 / 0.9737 for ``--seed`` 0/1/2 (tests/test_examples.py runs seed 0 and
+asks for at least 0.90: a broken search scores -1 or far below Adam).
 """
 import random
 
@@ -167,5 +172,12 @@ def search(seed=0, population=4, generations=3):
 
 
 if __name__ == "__main__":
-    _, _, best = search()
-    print(f"best: {best}  fitness relative to Adam: {best.fitness.values[0]:.4f}")
+    import argparse
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--population", type=int, default=4)
+    p.add_argument("--generations", type=int, default=3)
+    args = p.parse_args()
+    _, _, best = search(args.seed, args.population, args.generations)
+    print(f"best: {best}")
+    print(f"best fitness {best.fitness.values[0]:.4f} (mean accuracy relative to Adam)")

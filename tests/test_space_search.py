@@ -67,3 +67,63 @@ def test_show_ades_names_its_source():
                           capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "Adaptive AutoLR" in done.stdout
+
+
+def _evaluators():
+    from deap_nos.spaces.autolr.fitness import SurrogateShards, WorstOfK
+    from deap_nos.spaces.termmix.convnet import ConvNetTermMixEvaluator
+    return {"termmix": ConvNetTermMixEvaluator(tasks=("digits", "synthetic"),
+                                               preset="quick", steps=40, seed=3),
+            "autolr": WorstOfK(SurrogateShards("quick", steps=40, data="digits"), k=3,
+                               min_accuracy=0.5, seed=3)}
+
+
+@pytest.mark.parametrize("space", SPACES)
+def test_verdict_reads_the_evaluator_settings_uniformly(tmp_path, monkeypatch, space):
+    """Each space's evaluator records ``settings()`` as the nos evaluators do; the
+    verdict retrains with its preset, data and steps, and nothing of its fitness."""
+    pytest.importorskip("keras")
+    from deap_nos import heldout, spaces
+    settings = _evaluators()[space].settings()
+    assert settings["fitness"]["space"] == space
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "settings.json").write_text(json.dumps({"preset": "quick",
+                                                   "evaluator": settings}))
+    the = spaces.get(space)
+    genome = the.parse(next(iter(the.zoo().values())))
+    best = [{"fitness": 0.9, "genome": genome.to_dict()}]
+    (run / "hall_of_fame.json").write_text(json.dumps({"best": best}))
+    seen = {}
+
+    class Result:
+        def write(self, where):
+            pass
+
+        def report(self):
+            return "## Verdict on the held-out test split\n"
+
+    def fake_verdict(genomes, **kwargs):
+        seen.update(kwargs, genomes=genomes)
+        return Result()
+
+    monkeypatch.setattr(heldout, "verdict", fake_verdict)
+    heldout.verdict_for_run(str(run), seeds=2)
+    assert seen["genomes"] == [genome]
+    assert (seen["preset"], seen["data"], seen["steps"]) == ("quick", "digits", 40)
+    assert not {"fitness", "repr", "tasks", "k"} & set(seen)
+
+
+@pytest.mark.parametrize("space", SPACES)
+def test_cheap_evaluator_settings_are_refused_by_the_verdict(tmp_path, space):
+    from deap_nos import heldout
+    from deap_nos.errors import NOSError
+    from deap_nos.spaces.autolr.algorithm import make_evaluator, preset
+    from deap_nos.spaces.termmix.fitness import CheapTermMixEvaluator
+    evaluator = (CheapTermMixEvaluator("cheap") if space == "termmix"
+                 else make_evaluator(preset("cheap")))
+    settings = json.loads(json.dumps(evaluator.settings()))
+    assert settings["preset"] == "cheap" and settings["fitness"]["space"] == space
+    (tmp_path / "settings.json").write_text(json.dumps({"evaluator": settings}))
+    with pytest.raises(NOSError, match="cheap"):
+        heldout.verdict_for_run(str(tmp_path))

@@ -464,6 +464,36 @@ def test_keras_optimizer_runs_the_program():
     assert again.genome == ZOO["TermMixEvolved"] and again.warmup_steps == 2
 
 
+@pytest.mark.parametrize("factory", ["keras_factory", "termmix_optimizer"])
+def test_keras_optimizer_applies_only_the_genome_schedule(factory):
+    """No second (one-cycle) schedule on top of the genome's warm-up and cosine: with
+    g = 1 and the pure gradient term, the step at t is -lr·s(t), s by hand."""
+    pytest.importorskip("keras")
+    import keras
+    from deap_nos.spaces.termmix.convnet import termmix_optimizer
+    make = SPACE.keras_factory() if factory == "keras_factory" else termmix_optimizer
+    genome = SPACE.parse("1*g | beta1=0.9 beta2=0.999 eps=1e-08 | "
+                         "bias_correction=off warmup=on cosine=on")
+    lr, total, warmup = 0.5, 12, 3
+    opt = make(genome, learning_rate=lr, total_steps=total, warmup_steps=warmup,
+               hold_steps=0)
+    var = keras.Variable(np.zeros(2, "float32"))
+    steps, rates = [], []
+    for _ in range(total):
+        before = keras.ops.convert_to_numpy(var).copy()
+        rates.append(float(keras.ops.convert_to_numpy(opt.learning_rate)))
+        opt.apply([keras.ops.ones(2)], [var])
+        steps.append(float(before[0] - keras.ops.convert_to_numpy(var)[0]))
+
+    def s(t):   # program.py: warm(t)·cos(t)
+        tau = min(max(t - warmup, 0) / (total - warmup), 1.0)
+        return min((t + 1) / warmup, 1.0) * 0.5 * (1 + math.cos(math.pi * tau))
+
+    np.testing.assert_allclose(steps, [lr * s(t) for t in range(total)], rtol=1e-5,
+                               atol=1e-7)
+    assert rates == [lr] * total          # the Keras rate is the peak: nothing outside
+
+
 @pytest.mark.slow
 def test_convnet_fitness_relative_to_adam():
     pytest.importorskip("tensorflow")

@@ -143,3 +143,37 @@ def test_public_names_are_the_functions():
     import deap_nos.heldout  # noqa: F401  (importing the module must not shadow them)
 
     assert nos.verdict is verdict and nos.reevaluate is reevaluate
+
+
+def test_baseline_cache_trains_each_baseline_once(tmp_path, monkeypatch):
+    """Judging many runs on one protocol trains the baselines once: the second verdict
+    reads their rows from the folder; other seeds (or data) train them again."""
+    import deap_nos.heldout as heldout
+
+    trained = []
+
+    def fake_run(evaluator, subject):
+        trained.append(str(subject))
+        scores = [0.90 + 0.01 * len(trained), 0.91 + 0.01 * len(trained)][:evaluator.repeats]
+        return scores, 0.1, None, None
+
+    monkeypatch.setattr(heldout, "_run", fake_run)
+    cache = str(tmp_path / "baselines")
+    kwargs = dict(baselines=("AdamSpace", "keras:adam"), preset="quick",
+                  baseline_cache=cache, **TINY)
+    first = verdict([nos.zoo.genome("Opt6")], seeds=2, **kwargs)
+    assert len(trained) == 3 and len(list((tmp_path / "baselines").iterdir())) == 2
+    second = verdict([nos.zoo.genome("Opt10")], seeds=2, names=["Opt10"], **kwargs)
+    assert trained[3:] == [str(nos.zoo.genome("Opt10"))]          # baselines not retrained
+    for name in ("AdamSpace", "keras:adam"):
+        assert second.row(name).scores == first.row(name).scores
+    # the genome is compared against the cached reference exactly as against a fresh one
+    opt10, ref = second.row("Opt10"), second.row("keras:adam")
+    assert opt10.diff == pytest.approx(opt10.mean - ref.mean)
+    verdict([nos.zoo.genome("Opt10")], seeds=3, **kwargs)         # another protocol
+    assert len(trained) == 4 + 3
+    import dataclasses
+    digits = nos.data.digits()
+    other = dataclasses.replace(digits, x_train=digits.x_train[1:], y_train=digits.y_train[1:])
+    verdict([nos.zoo.genome("Opt10")], seeds=2, dataset=other, **kwargs)   # other data
+    assert len(trained) == 7 + 3

@@ -162,7 +162,8 @@ def cmd_verdict(args):
     from ..heldout import verdict_for_run
     result = verdict_for_run(args.run, seeds=args.verdict_seeds, top=args.verdict_top,
                              progress=None if args.quiet else _stderr,
-                             backend=args.backend)
+                             backend=args.backend,
+                                 baseline_cache=getattr(args, "baseline_cache", None))
     print(result.report())
     return 0
 

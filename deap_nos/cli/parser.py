@@ -189,6 +189,11 @@ def _verdict_options(parser):
                         help="training runs per optimizer in the verdict (default 5)")
     parser.add_argument("--verdict-top", dest="verdict_top", type=_positive, default=1,
                         help="how many of the best genomes the verdict judges (default 1)")
+    parser.add_argument("--baseline-cache", dest="baseline_cache", default=None,
+                        metavar="DIR",
+                        help="keep the baselines' verdict rows in DIR and reuse them in "
+                             "later verdicts with the same protocol, data and code "
+                             "(judging many runs then trains the baselines once)")
 
 
 def _data_options(parser):

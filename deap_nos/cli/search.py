@@ -132,7 +132,8 @@ def _run_search(args, run_dir, stored, toolbox, space, evaluator):
         from ..heldout import verdict_for_run
         result = verdict_for_run(run_dir, seeds=args.verdict_seeds, top=args.verdict_top,
                                  progress=None if args.quiet else _stderr,
-                                 backend=args.backend)
+                                 backend=args.backend,
+                                 baseline_cache=getattr(args, "baseline_cache", None))
         print("\n" + result.report())
     return 0
 

@@ -63,6 +63,14 @@ def _check_schedule_args(total_steps, warmup_steps, hold_steps, momentum_schedul
                        f"(w ← w + μ − lr·u); got {nesterov!r}")
 
 
+class _Held:
+    """An untracked reference to the genome (Keras tracks list attributes)."""
+    __slots__ = ("genome",)
+
+    def __init__(self, genome):
+        self.genome = genome
+
+
 class _Runtime:
     """Untracked holder of the per-weight math, XLA-compiled on TensorFlow when asked.
 
@@ -176,7 +184,7 @@ class GraphOptimizer(keras.optimizers.Optimizer):
         warmup_steps = default_warmup(total_steps) if warmup_steps is None else warmup_steps
         _check_schedule_args(total_steps, warmup_steps, hold_steps, momentum_schedule,
                              nesterov)
-        self.genome = _as_genome(genome, space)
+        self._held = _Held(_as_genome(genome, space))
         self.space = space if space is not None else self.genome.space
         self.total_steps = int(total_steps)
         self.warmup_steps = int(warmup_steps)
@@ -197,6 +205,12 @@ class GraphOptimizer(keras.optimizers.Optimizer):
             momentum_schedule=self.momentum_schedule, nesterov=nesterov, **extra)
         self.state_names = tuple(self.program.state_names())
         self._runtime = _Runtime(self.program, self.state_names, self.jit_update)
+
+    @property
+    def genome(self):
+        """The genome this optimizer runs (held untracked: Keras would wrap a list
+        genome, an ``autolr`` one, in a tracked list)."""
+        return self._held.genome
 
     # ------------------------------------------------------------------ state
     def build(self, var_list):

@@ -63,6 +63,16 @@ class WorstOfK:
         return (f"WorstOfK({self.trainer!r}, k={self.k}, min_accuracy={self.min_accuracy},"
                 f" seed={self.seed})")
 
+    def settings(self):
+        """The evaluator's settings for the run folder: the shard trainer's training
+        settings (its ``settings()``), and the worst-of-k fitness under ``"fitness"``."""
+        out = dict(self.trainer.settings()) if hasattr(self.trainer, "settings") \
+            else {"preset": None}
+        out["fitness"] = dict(out.pop("fitness", {}), space="autolr", kind="worst_of_k",
+                              k=self.k, min_accuracy=self.min_accuracy, seed=self.seed,
+                              trainer=repr(self.trainer))
+        return out
+
     def __call__(self, genome):
         start = time.perf_counter()
         seed = genome_seed(self.seed, genome)
@@ -116,6 +126,11 @@ class DigitsShards:
     def __repr__(self):
         return f"DigitsShards(steps={self.steps}, batch_size={self.batch_size})"
 
+    def settings(self):
+        """``"cheap"`` (numpy; nothing a verdict retrains) and the shard training."""
+        return {"preset": "cheap", "fitness": {
+            "steps": self.steps, "batch_size": self.batch_size, "hidden": self.hidden}}
+
     def train(self, genome, shard, k, seed):
         """Accuracy on the fitness set after training on shard ``shard`` of ``k``."""
         from ...cheap import load_digits_split
@@ -157,6 +172,10 @@ class SurrogateShards:
 
     def __repr__(self):
         return f"SurrogateShards(preset={self.preset!r})"
+
+    def settings(self):
+        """The SurrogateEvaluator preset and overrides each shard trains with."""
+        return dict(self.overrides, preset=self.preset)
 
     def __getstate__(self):
         return {**self.__dict__, "_evaluators": {}}

@@ -21,6 +21,7 @@ from ...backend import NumpyBackend
 from ...errors import NOSError
 from ...integrity import X0, SHIFT, IntegrityResult
 from ...schedules import one_cycle
+from ..keras_export import keras_factory
 from . import genome as _genome
 from . import grammar
 from .genome import MAX_HEIGHT, AutoLRGenome
@@ -63,12 +64,9 @@ class AutoLRSpace:
     name = "autolr"
     default_algorithm = "grammar"
 
-    @staticmethod
-    def keras_factory():
-        """The Keras optimizer factory ``(genome, learning_rate, total_steps,
-        warmup_steps, hold_steps)`` the ConvNet evaluators and the verdict train with."""
-        from .keras_optimizer import optimizer_factory
-        return optimizer_factory
+    #: The Keras optimizer factory the verdict trains with: GraphOptimizer without the
+    #: outer one-cycle (the genome's own schedule only; :mod:`..keras_export`).
+    keras_factory = staticmethod(keras_factory)
     functions = grammar.FUNCTIONS
     constants = grammar.CONSTANTS
 

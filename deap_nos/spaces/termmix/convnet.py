@@ -6,15 +6,14 @@ so every genome starts from the same weights) with the genome as a Keras optimiz
 built by :func:`termmix_optimizer`, and aggregates relative to Adam
 (:class:`~deap_nos.spaces.termmix.fitness.RelativeToAdam`).
 
-:class:`TermMixOptimizer` is a small ``keras.optimizers.Optimizer`` running a compiled
-term-mix program: the peak learning rate is the Keras ``learning_rate`` and the
-genome's warm-up and cosine flags are its schedule (no one-cycle from outside).
+:class:`TermMixOptimizer` is :class:`~deap_nos.keras.GraphOptimizer` on a term-mix
+genome with ``one_cycle=False``: the peak learning rate is the Keras ``learning_rate``
+and the genome's warm-up and cosine flags are its schedule (no one-cycle from outside).
 Importing this module imports Keras; :mod:`deap_nos.spaces.termmix` does not import it.
 """
 import keras
-from keras import ops
 
-from ...keras.backend import KerasBackend
+from ...keras import GraphOptimizer
 from .fitness import RelativeToAdam, TaskFailure
 from .tasks import DEFAULT_TASKS, load_task
 
@@ -22,50 +21,19 @@ __all__ = ["TermMixOptimizer", "termmix_optimizer", "ConvNetTermMixEvaluator"]
 
 
 @keras.saving.register_keras_serializable(package="deap_nos")
-class TermMixOptimizer(keras.optimizers.Optimizer):
-    """A Keras optimizer running a term-mix genome (text, JSON document or genome)."""
+class TermMixOptimizer(GraphOptimizer):
+    """:class:`~deap_nos.keras.GraphOptimizer` of a term-mix genome (text, JSON document
+    or genome) with ``one_cycle=False``: ``learning_rate`` is the peak and the genome's
+    warm-up and cosine flags are the only schedule (no second one from outside)."""
 
     def __init__(self, genome, learning_rate=1e-3, total_steps=1000, warmup_steps=0,
                  hold_steps=0, name="termmix_optimizer", **kwargs):
-        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         from ... import spaces
-        space = spaces.get("termmix")
-        if isinstance(genome, str):
-            genome = space.from_dict(genome) if genome.lstrip().startswith("{") \
-                else space.parse(genome)
-        self.genome = genome
-        self.total_steps, self.warmup_steps = int(total_steps), int(warmup_steps or 0)
-        self.hold_steps = int(hold_steps)
-        self.program = space.compile(genome, KerasBackend(), total_steps=self.total_steps,
-                                     warmup_steps=self.warmup_steps,
-                                     hold_steps=self.hold_steps)
-        self.state_names = tuple(self.program.state_names())
-
-    def build(self, var_list):
-        if self.built:
-            return
-        super().build(var_list)
-        self._slots = [list(self.add_optimizer_variables(var_list, name))
-                       for name in self.state_names]
-
-    def update_step(self, gradient, variable, learning_rate):
-        dtype = variable.dtype
-        index = self._get_variable_index(variable)
-        slots = [group[index] for group in self._slots]
-        state = {n: ops.convert_to_tensor(s) for n, s in zip(self.state_names, slots)}
-        delta, new = self.program.update(ops.cast(gradient, dtype), state,
-                                         ops.convert_to_tensor(variable),
-                                         ops.cast(self.iterations, dtype),
-                                         ops.cast(learning_rate, dtype))
-        for name, slot in zip(self.state_names, slots):
-            self.assign(slot, new[name])
-        self.assign_add(variable, delta)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(genome=self.genome.to_json(), total_steps=self.total_steps,
-                      warmup_steps=self.warmup_steps, hold_steps=self.hold_steps)
-        return config
+        kwargs.update(one_cycle=False)
+        kwargs.setdefault("space", spaces.get("termmix"))
+        super().__init__(genome, learning_rate=learning_rate, total_steps=total_steps,
+                         warmup_steps=warmup_steps or 0, hold_steps=hold_steps, name=name,
+                         **kwargs)
 
 
 def termmix_optimizer(genome, learning_rate, total_steps, warmup_steps, hold_steps):
@@ -100,13 +68,26 @@ class ConvNetTermMixEvaluator(RelativeToAdam):
                  **overrides):
         super().__init__(tasks, screen)
         from ...evaluator import SurrogateEvaluator
-        self.preset, self.samples = preset, samples
+        self.preset, self.samples, self.overrides = preset, samples, dict(overrides)
         self._evaluators = {}
         for task in self.tasks:
             data, options = _data(task, samples)
             self._evaluators[task] = SurrogateEvaluator(
                 preset, data=data, data_options=options, paired=True,
                 optimizer_factory=termmix_optimizer, **overrides)
+
+    def settings(self):
+        """The evaluator's settings for the run folder: the SurrogateEvaluator preset,
+        overrides and data of the first task (what a verdict retrains with), and the
+        fitness under ``"fitness"``."""
+        data, options = _data(self.tasks[0], self.samples)
+        out = dict(self.overrides, preset=self.preset,
+                   data=data if isinstance(data, str) else repr(data))
+        if options:
+            out["data_options"] = options
+        out["fitness"] = {"space": "termmix", "kind": "relative_to_adam", "path": "convnet",
+                          "tasks": list(self.tasks), "samples": self.samples}
+        return out
 
     def __repr__(self):
         return f"ConvNetTermMixEvaluator(tasks={self.tasks}, preset={self.preset!r})"

@@ -134,11 +134,19 @@ class CheapTermMixEvaluator(RelativeToAdam):
             raise NOSError(f"unknown setting(s) {unknown}; known: {sorted(settings)}")
         settings.update(overrides)
         super().__init__(settings.pop("tasks"), screen)
-        self.preset, self.seed, self.settings = preset, int(seed), settings
+        self.preset, self.seed, self.options = preset, int(seed), settings
         self._model = DigitsEvaluator(lrs=settings["lrs"], steps=settings["steps"],
                                       batch_size=settings["batch_size"],
                                       hidden=settings["hidden"],
                                       eval_every=settings["eval_every"], warmup=0)
+
+    def settings(self):
+        """The evaluator's settings for the run folder (``settings.json``): the preset
+        (``"cheap"``: no ConvNet to retrain) and the fitness under ``"fitness"``."""
+        return {"preset": "cheap", "fitness": {
+            "space": "termmix", "kind": "relative_to_adam", "path": "numpy",
+            "preset": self.preset, "tasks": list(self.tasks), "seed": self.seed,
+            **{k: list(v) if isinstance(v, tuple) else v for k, v in self.options.items()}}}
 
     def __repr__(self):
         return (f"CheapTermMixEvaluator(preset={self.preset!r}, tasks={self.tasks}, "
@@ -157,7 +165,7 @@ class CheapTermMixEvaluator(RelativeToAdam):
         return (acc, self._model.lrs[row]) if with_lr else acc
 
     def _train(self, genome, task):
-        m, s = self._model, self.settings
+        m, s = self._model, self.options
         x_train, y_train, x_val, y_val, classes = flat(task, s["samples"])
         seed = int(stable_hash(f"{self.seed}|{task}"), 16) % (2 ** 31 - 1)
         rng = np.random.default_rng(seed)       # paired: the same for every genome

@@ -19,6 +19,7 @@ import numpy as np
 from ...backend import NumpyBackend
 from ...integrity import LEARNING_RATES, SHIFT, X0, IntegrityResult
 from ...schedules import one_cycle
+from ..keras_export import keras_factory
 from . import genome as G
 from .program import compile as compile_program
 
@@ -59,12 +60,9 @@ class TermMixSpace:
     name = "termmix"
     default_algorithm = "generational"
 
-    @staticmethod
-    def keras_factory():
-        """The Keras optimizer factory ``(genome, learning_rate, total_steps,
-        warmup_steps, hold_steps)`` the ConvNet evaluators and the verdict train with."""
-        from .convnet import termmix_optimizer
-        return termmix_optimizer
+    #: The Keras optimizer factory the verdict trains with: GraphOptimizer without the
+    #: outer one-cycle (the genome's own schedule only; :mod:`..keras_export`).
+    keras_factory = staticmethod(keras_factory)
 
     def __init__(self, indpb=0.2, sigma=0.1, alpha=0.5, p_on=0.35):
         # an instance attribute: the registry instantiates a factory without one

@@ -12,6 +12,7 @@ for the ConvNet fitness.
 """
 from deap import base, creator, tools
 
+from ...generational import space_toolbox
 from .algorithm import eaTermMix, preset as search_preset
 from .fitness import PRESETS as FITNESS_PRESETS
 from .fitness import CheapTermMixEvaluator
@@ -34,16 +35,7 @@ def make_toolbox(evaluate, map=map, space=None):
     """A toolbox with ``individual``, ``population``, ``mate``, ``mutate``, ``evaluate``
     and ``map`` for :func:`~deap_nos.spaces.termmix.algorithm.eaTermMix`."""
     from ... import spaces
-    space = space or spaces.get("termmix")
-    cls = individual_class()
-    toolbox = base.Toolbox()
-    toolbox.register("individual", space.random, cls)
-    toolbox.register("population", tools.initRepeat, list, toolbox.individual)
-    toolbox.register("mate", space.mate)
-    toolbox.register("mutate", space.mutate)
-    toolbox.register("evaluate", evaluate)
-    toolbox.register("map", map)
-    return toolbox
+    return space_toolbox(space or spaces.get("termmix"), evaluate, individual_class(), map)
 
 
 def search(preset="cheap", evaluate=None, seed=0, checkpoint=None, resume=None,
