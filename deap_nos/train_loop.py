@@ -123,8 +123,8 @@ def release_gradient_functions(graph):
 
     Every trace of a ``tf.custom_gradient`` in graph mode registers its gradient function
     under a fresh name in TensorFlow's process-wide gradient registry and never removes
-    it; that function holds the traced graph (and the graph the compiled function, the
-    XLA and kernel caches keyed by it). Keras' TensorFlow optimizers trace one per
+    it; that function holds the traced graph, and through it the compiled function and
+    every function it calls. Keras' TensorFlow optimizers trace one per
     ``apply`` (the single-replica all-reduce of the gradients), so a process that traces
     a training step per genome kept every genome's graphs: ≈ 20 MB per evaluation
     (issue 22). The registry is only read while a gradient is taken, which for our
