@@ -131,7 +131,9 @@ class SurrogateEvaluator:
     space : SearchSpace, optional
         Search space handed to ``GraphOptimizer`` when ``optimizer_factory`` is None.
     jit : bool
-        XLA-compile the training step.
+        XLA-compile the training step (off in every preset). Each genome's executable
+        then stays in TensorFlow's XLA cache, which is never freed: memory grows with
+        every evaluation. Off, a process's memory is flat after warm-up (issue 22).
     val_batch_size : int
         Batch size of validation passes.
     paired : bool

@@ -13,7 +13,7 @@ import numpy as np
 
 __all__ = ["TrainLoop", "graph_optimizer_factory", "sub_seed", "reset_optimizer",
            "set_peak_learning_rate", "configure_devices", "seed_everything", "tail_mean",
-           "fmt_lr"]
+           "fmt_lr", "release_gradient_functions"]
 
 def sub_seed(seed, index):
     """Seed of repeat ``index`` derived from a genome seed (index 0 is the seed itself)."""
@@ -25,12 +25,19 @@ def sub_seed(seed, index):
 
 def graph_optimizer_factory(genome, learning_rate, total_steps, warmup_steps, hold_steps,
                             space=None, semantics="default"):
-    """The default optimizer factory: ``deap_nos.keras.GraphOptimizer`` (imported lazily)."""
+    """The default optimizer factory: ``deap_nos.keras.GraphOptimizer`` (imported lazily).
+
+    Built with ``jit_update=False``: an XLA-compiled update is one compile per weight
+    shape and genome, and TensorFlow keeps every XLA executable for the life of the
+    process (its compilation cache has no eviction) — ≈ 10 MB per evaluation on the
+    quick preset (issue 22). On a CPU the update is ~1 % of a training step, so the
+    fusion saves nothing worth that (benchmarks/RESULTS.md, "Keras optimizer").
+    """
     from deap_nos.keras import GraphOptimizer
 
     return GraphOptimizer(genome, learning_rate=learning_rate, total_steps=total_steps,
                           warmup_steps=warmup_steps, hold_steps=hold_steps, space=space,
-                          semantics=semantics)
+                          semantics=semantics, jit_update=False)
 
 
 def reset_optimizer(opt):
@@ -98,6 +105,43 @@ def tail_mean(values, fraction=0.1):
 
 def fmt_lr(lr):
     return f"{lr:g}"
+
+
+def _gradient_override_names(graph):
+    """Gradient-override names (``_gradient_op_type``) of the ops of ``graph`` and of
+    every function it calls (while-loop bodies, nested ``tf.function`` s)."""
+    graph_def = graph.as_graph_def()
+    nodes = list(graph_def.node)
+    for function in graph_def.library.function:
+        nodes.extend(function.node_def)
+    return {node.attr["_gradient_op_type"].s.decode() for node in nodes
+            if "_gradient_op_type" in node.attr}
+
+
+def release_gradient_functions(graph):
+    """Unregister the custom gradients that tracing ``graph`` registered; returns how many.
+
+    Every trace of a ``tf.custom_gradient`` in graph mode registers its gradient function
+    under a fresh name in TensorFlow's process-wide gradient registry and never removes
+    it; that function holds the traced graph, and through it the compiled function and
+    every function it calls. Keras' TensorFlow optimizers trace one per
+    ``apply`` (the single-replica all-reduce of the gradients), so a process that traces
+    a training step per genome kept every genome's graphs: ≈ 20 MB per evaluation
+    (issue 22). The registry is only read while a gradient is taken, which for our
+    steps happens inside the trace; once the trace is done the entries of ``graph`` are
+    dead weight. Only names that ``graph``'s own ops carry are removed, so gradients
+    other code (another thread) is tracing are left alone.
+    """
+    from tensorflow.python.framework import ops
+
+    registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
+    if not isinstance(registry, dict):   # another TensorFlow layout: nothing to do
+        return 0
+    names = [name for name in _gradient_override_names(graph)
+             if name.startswith("CustomGradient-") and name in registry]
+    for name in names:
+        registry.pop(name, None)
+    return len(names)
 
 
 class TrainLoop:
@@ -187,11 +231,18 @@ class TrainLoop:
         self._position.assign(0)
 
     def trace(self, x_val, y_val):
-        """Trace and instantiate both functions without training (zero steps)."""
+        """Trace and instantiate both functions without training (zero steps).
+
+        Then drop the custom-gradient functions the training step's trace registered
+        (:func:`release_gradient_functions`): with them gone the traced graphs are
+        freed with this loop, and memory stays flat over many genomes.
+        """
         import tensorflow as tf
 
+        graph = self._run.get_concrete_function(tf.TensorSpec([], tf.int32)).graph
         self._run(tf.constant(0))
         self._correct(x_val, y_val)
+        release_gradient_functions(graph)
 
     def run(self, k):
         """Train k steps; returns (losses, accuracies) as numpy arrays (shorter on NaN)."""
