@@ -177,3 +177,13 @@ def test_baseline_cache_trains_each_baseline_once(tmp_path, monkeypatch):
     other = dataclasses.replace(digits, x_train=digits.x_train[1:], y_train=digits.y_train[1:])
     verdict([nos.zoo.genome("Opt10")], seeds=2, dataset=other, **kwargs)   # other data
     assert len(trained) == 7 + 3
+
+
+def test_a_run_folder_recording_steps_null_keeps_the_presets_steps():
+    """Early 0.3 termmix/autolr run folders record ``"steps": null`` (the preset's);
+    their verdict must train the preset's steps, not fail on ``int(None)``."""
+    from deap_nos.verdicts.heldout import _training_overrides
+
+    recorded = {"repr": "TermMixSurrogate(...)", "steps": None, "lr_grid": [1.0, 0.1],
+                "preset": "default", "repeats": 1, "fitness": {"tasks": ["mnist1d"]}}
+    assert _training_overrides(recorded) == {"lr_grid": [1.0, 0.1]}

@@ -280,11 +280,13 @@ def _training_overrides(evaluator_settings):
     """The training settings a verdict takes from a run's evaluator settings: the keys
     of :class:`~deap_nos.evaluation.evaluator.SurrogateEvaluator` (every space's evaluator writes
     them through its ``settings()``; what only its search used, e.g. a space's fitness
-    under ``"fitness"``, is not a training setting), less those the verdict sets."""
+    under ``"fitness"``, is not a training setting), less those the verdict sets. A
+    ``None`` means the preset's value (run folders of early 0.3 termmix/autolr searches
+    record ``"steps": null``), so it overrides nothing."""
     from deap_nos.evaluation.presets import PRESETS
 
     known = set(PRESETS["paper"]) - set(_OWN_SETTINGS)
-    return {k: v for k, v in evaluator_settings.items() if k in known}
+    return {k: v for k, v in evaluator_settings.items() if k in known and v is not None}
 
 
 def _run_settings(run_dir):
