@@ -36,7 +36,7 @@ def main():
         draws[0] += 1
         return original(*a, **k)
 
-    import deap_nos.variation as variation
+    import deap_nos.spaces.nos.variation as variation
     original = variation.random_graph
     variation.random_graph = counted_graph
     init_rate = rate(lambda: nos.initGraph(nos.OptimizerGraph, space), args.n)

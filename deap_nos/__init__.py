@@ -19,12 +19,12 @@ from .errors import (ArityError, ConfigurationError, CyclicGraphError, DataError
                      DuplicateNameError, GenomeError, NOSError, ParseError,
                      UnknownNameError)
 from .evaluation import FAILED_FITNESS, Evaluation
-from .genome import DecayGraph, Node, OptimizerGraph, parse, validate
-from .integrity import decay_integrity, integrity_check
+from .spaces.nos.genome import DecayGraph, Node, OptimizerGraph, parse, validate
+from .spaces.nos.integrity import decay_integrity, integrity_check
 from .program import Program, compile, semantic_fingerprint
-from .space import SearchSpace
-from .syntax import parse_decay
-from .variation import initGraph, mutGraph, mutate_decay, random_decay, random_graph
+from .spaces.nos.space import SearchSpace
+from .spaces.nos.syntax import parse_decay
+from .spaces.nos.variation import initGraph, mutGraph, mutate_decay, random_decay, random_graph
 
 __version__ = "0.3.0"
 
@@ -41,8 +41,8 @@ _LAZY = {
     "SurrogateEvaluator": ("deap_nos.evaluation.evaluator", "SurrogateEvaluator"),
     "PopulationEvaluator": ("deap_nos.evaluation.population", "PopulationEvaluator"),
     "DigitsEvaluator": ("deap_nos.evaluation.cheap", "DigitsEvaluator"),
-    "make_toolbox": ("deap_nos.toolbox", "make_toolbox"),
-    "individual_class": ("deap_nos.toolbox", "individual_class"),
+    "make_toolbox": ("deap_nos.spaces.nos.toolbox", "make_toolbox"),
+    "individual_class": ("deap_nos.spaces.nos.toolbox", "individual_class"),
     "eaParticle": ("deap_nos.search.algorithms", "eaParticle"),
     "eaRegularized": ("deap_nos.search.algorithms", "eaRegularized"),
     "initial_population": ("deap_nos.search.algorithms", "initial_population"),

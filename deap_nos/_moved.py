@@ -2,9 +2,11 @@
 
 In 0.3 the flat modules moved into folders that show the architecture (docs/layout.md):
 ``deap_nos.evaluator`` is now ``deap_nos.evaluation.evaluator``, ``deap_nos.engine`` is
-``deap_nos.search.engine``, and so on. User code and, above all, old pickles (a run
-folder's ``checkpoint.pkl`` and ``cache.pkl`` name classes by module path, e.g.
-``deap_nos.evaluator.SurrogateEvaluator``) still say the old names.
+``deap_nos.search.engine``, the paper's graph space is the folder ``deap_nos.spaces.nos``
+(``deap_nos.genome`` is ``deap_nos.spaces.nos.genome``), and so on. User code and,
+above all, old pickles (a run folder's ``checkpoint.pkl`` and ``cache.pkl`` name
+classes by module path, e.g. ``deap_nos.evaluator.SurrogateEvaluator`` or
+``deap_nos.genome.OptimizerGraph``) still say the old names.
 
 :data:`MOVED` is the one table of old name -> new name. :class:`AliasFinder`, put on
 ``sys.meta_path`` by ``import deap_nos``, answers an import of an old name with the
@@ -29,6 +31,8 @@ def _table():
                       "batchmap",
         "verdicts": "heldout verdict_table",
         "backends.tensorflow": "trainer batched interpreter train_loop surrogate quiet",
+        "spaces.nos": "genes genome space syntax integrity variation toolbox authors "
+                      "primitives",
     }
     for folder, names in homes.items():
         for name in names.split():

@@ -7,7 +7,7 @@ given, and returns the figure, so that it works in scripts, notebooks and the
 import numpy as np
 
 from .backend import NumpyBackend
-from .integrity import decay_curve
+from .spaces.nos.integrity import decay_curve
 from .schedules import one_cycle
 
 

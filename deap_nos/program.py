@@ -10,10 +10,10 @@ Keras optimizer).
 import numpy as np
 
 from .backend import NumpyBackend
-from .genes import HIDDEN, is_index, stable_hash, validate
-from .space import space_of
-from . import authors
-from .primitives import MOMENTS, s_delta
+from .spaces.nos.genes import HIDDEN, is_index, stable_hash, validate
+from .spaces.nos.space import space_of
+from .spaces.nos import authors
+from .spaces.nos.primitives import MOMENTS, s_delta
 from .schedules import momentum_cycle
 
 
@@ -31,7 +31,7 @@ class Context:
 
 
 def decay_value(decay, t, total, space, B):
-    """Value of a :class:`~deap_nos.genes.DecayGraph` at step ``t`` of ``total``."""
+    """Value of a :class:`~deap_nos.spaces.nos.genes.DecayGraph` at step ``t`` of ``total``."""
     hidden = _decay_node_value(decay.hidden, None, t, total, space, B) if decay.uses_hidden \
         else None
     return _decay_node_value(decay.output, hidden, t, total, space, B)
@@ -62,7 +62,7 @@ class Program:
         ``w ← w + m·μ − lr·u`` (default) or the authors' search code ``w ← w + μ − lr·u``.
     semantics : {"default", "authors"}
         ``"authors"``: their Nesterov form, their momentum cycle and their ``delta``
-        (:mod:`deap_nos.authors`); the learning rate given to :meth:`update` is already
+        (:mod:`deap_nos.spaces.nos.authors`); the learning rate given to :meth:`update` is already
         scheduled, so its warm-up is the caller's.
     """
 

@@ -209,13 +209,14 @@ def describe(name):
 
 
 def genome(name, space=None):
-    """The :class:`~deap_nos.genome.OptimizerGraph` of ``name`` (read with ``nos.parse``)."""
+    """The :class:`~deap_nos.spaces.nos.genome.OptimizerGraph` of ``name`` (read with
+    ``nos.parse``)."""
     e = entry(name)
     if e.kind != "genome":
         raise NOSError(f"{name} is not a genome of the search space ({e.kind}); use "
                        f"zoo.optimizer({name!r}, ...)"
                        + (f" or zoo.schedule({name!r}, ...)" if e.kind == "schedule" else ""))
-    from .genome import parse
+    from .spaces.nos.genome import parse
     return parse(e.text, space)
 
 

@@ -28,7 +28,7 @@ import numpy as np
 from deap_nos import spaces
 from deap_nos.backend import NumpyBackend
 from deap_nos.errors import GenomeError, ParseError
-from deap_nos.genes import stable_hash
+from deap_nos.spaces.nos.genes import stable_hash
 
 RANGES = {"beta1": (0.0, 0.99), "beta2": (0.5, 0.999), "power": (0.0, 1.0)}
 
@@ -124,7 +124,7 @@ class LionSpace:
         return LionProgram(genome, backend or NumpyBackend(), total_steps)
 
     def screen(self, genome):
-        from deap_nos.integrity import integrity_check
+        from deap_nos.spaces.nos.integrity import integrity_check
         return integrity_check(genome, try_flip=False)
 
     def parse(self, text, cls=None):

@@ -14,7 +14,7 @@ import deap_nos as nos
 from deap_nos import authors
 from deap_nos.backend import NumpyBackend
 from deap_nos.errors import NOSError
-from deap_nos.integrity import LEARNING_RATES, SHIFT, X0
+from deap_nos.spaces.nos.integrity import LEARNING_RATES, SHIFT, X0
 from deap_nos.schedules import momentum_cycle, one_cycle
 
 B = NumpyBackend()
@@ -114,7 +114,7 @@ def test_toolbox_screens_with_the_authors_check(monkeypatch):
     import random
 
     from deap_nos import variation
-    from deap_nos.toolbox import make_toolbox
+    from deap_nos.spaces.nos.toolbox import make_toolbox
 
     seen = []
     real = variation.integrity_check

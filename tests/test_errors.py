@@ -31,7 +31,7 @@ def test_digits_evaluator_refuses_a_non_space_at_construction(space):
 
 def test_digits_evaluator_accepts_a_space_and_its_registered_name():
     from deap_nos.evaluation.cheap import DigitsEvaluator
-    from deap_nos.space import SearchSpace
+    from deap_nos.spaces.nos.space import SearchSpace
     genome = nos.parse("div(v_hat, sqrt_abs(s_hat))")
     by_name = DigitsEvaluator(space="nos", steps=40, eval_every=20)
     by_object = DigitsEvaluator(space=SearchSpace.default(), steps=40, eval_every=20)

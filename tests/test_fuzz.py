@@ -16,8 +16,8 @@ import pytest
 
 import deap_nos as nos
 from deap_nos import syntax, zoo
-from deap_nos.genes import MAX_DEPTH, MAX_TERMS
-from deap_nos.genome import DecayGraph, DNode, Node
+from deap_nos.spaces.nos.genes import MAX_DEPTH, MAX_TERMS
+from deap_nos.spaces.nos.genome import DecayGraph, DNode, Node
 
 SPACE = nos.SearchSpace.default()
 SEEDS = [syntax.render(zoo.genome(name)) for name in zoo.names("genome")]

@@ -6,7 +6,7 @@ import pytest
 from deap import base, creator
 
 import deap_nos as nos
-from deap_nos.genome import Node
+from deap_nos.spaces.nos.genome import Node
 
 PAPER = {
     "Adam": "div(v_hat, sqrt_abs(s_hat))",

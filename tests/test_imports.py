@@ -56,16 +56,16 @@ def import_graph():
 
 def test_the_import_graph_sees_lazy_imports():
     graph = import_graph()
-    assert graph.has_edge("deap_nos.zoo", "deap_nos.genome")        # inside zoo.genome()
-    assert graph.has_edge("deap_nos.genome", "deap_nos.syntax")
+    assert graph.has_edge("deap_nos.zoo", "deap_nos.spaces.nos.genome")   # inside zoo.genome()
+    assert graph.has_edge("deap_nos.spaces.nos.genome", "deap_nos.spaces.nos.syntax")
 
 
 def test_genome_syntax_and_program_do_not_import_each_other_in_a_circle():
     graph = import_graph()
-    assert not graph.has_edge("deap_nos.syntax", "deap_nos.genome")
-    assert not graph.has_edge("deap_nos.program", "deap_nos.genome")
-    for name in ("deap_nos.genes", "deap_nos.syntax", "deap_nos.program"):
-        assert "deap_nos.genome" not in nx.descendants(graph, name), name
+    assert not graph.has_edge("deap_nos.spaces.nos.syntax", "deap_nos.spaces.nos.genome")
+    assert not graph.has_edge("deap_nos.program", "deap_nos.spaces.nos.genome")
+    for name in ("deap_nos.spaces.nos.genes", "deap_nos.spaces.nos.syntax", "deap_nos.program"):
+        assert "deap_nos.spaces.nos.genome" not in nx.descendants(graph, name), name
 
 
 def test_no_module_of_the_package_is_in_an_import_cycle():
@@ -75,7 +75,7 @@ def test_no_module_of_the_package_is_in_an_import_cycle():
 
 def test_public_names_still_work():
     import deap_nos as nos
-    from deap_nos.genome import DecayGraph, Node, OptimizerGraph, validate
+    from deap_nos.spaces.nos.genome import DecayGraph, Node, OptimizerGraph, validate
     assert nos.OptimizerGraph is OptimizerGraph and nos.Node is Node
     assert nos.DecayGraph is DecayGraph and nos.validate is validate
     genome = OptimizerGraph.parse("nesterov: div(v_hat, sqrt_abs(s_hat))")

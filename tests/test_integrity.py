@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import deap_nos as nos
-from deap_nos.integrity import SHIFT, X0, sphere_losses
+from deap_nos.spaces.nos.integrity import SHIFT, X0, sphere_losses
 
 PASSING = {
     "Adam": "div(v_hat, sqrt_abs(s_hat))", "SGD": "g", "Sign": "sign_g", "QHM": "qh_v",

@@ -109,7 +109,15 @@ HOMES = {
     "backends/tensorflow": ("trainer", "batched", "interpreter", "train_loop", "surrogate",
                             "augment"),
     "backends/jax": ("trainer", "interpreter", "net"),
+    "spaces/nos": ("genes", "genome", "space", "syntax", "integrity", "variation",
+                   "toolbox", "authors", "primitives", "protocol"),
+    "spaces/termmix": ("genome", "space", "program", "fitness"),
+    "spaces/autolr": ("genome", "space", "program", "fitness"),
 }
+
+#: the modules left at the package's top: each is shared by several spaces or parts
+TOP_LEVEL = {"__init__", "_moved", "errors", "rng", "backend", "program", "schedules",
+             "zoo", "plots", "optax"}
 
 
 @pytest.mark.parametrize("folder", sorted(HOMES))
@@ -117,6 +125,27 @@ def test_each_part_is_a_folder(folder):
     for name in HOMES[folder]:
         assert os.path.isfile(os.path.join(PACKAGE, folder, name + ".py")), (folder, name)
     assert os.path.isfile(os.path.join(PACKAGE, folder, "__init__.py"))
+
+
+def test_only_shared_modules_stay_at_the_top():
+    top = {name[:-3] for name in os.listdir(PACKAGE) if name.endswith(".py")}
+    assert top == TOP_LEVEL
+
+
+def test_the_nos_folder_still_offers_the_protocol_functions():
+    """``deap_nos.spaces.nos`` was the protocol module; as the folder it gives the same
+    functions (loaded from ``protocol.py``), and the registry finds them there."""
+    import deap_nos.spaces.nos as folder
+    from deap_nos import spaces
+    from deap_nos.spaces.nos import parse, protocol, zoo
+
+    assert parse is protocol.parse and zoo is protocol.zoo
+    assert spaces.implementation("nos") is protocol
+    assert folder.zoo()["Opt10"] == str(nos.zoo.genome("Opt10"))
+    genome = folder.parse(spaces.get("nos"), "div(v_hat, sqrt_abs(s_hat))")
+    assert genome == nos.parse("div(v_hat, sqrt_abs(s_hat))")
+    with pytest.raises(AttributeError):
+        folder.no_such_function
 
 
 def test_no_shim_file_is_left_at_an_old_path():
@@ -175,6 +204,32 @@ def test_pickles_naming_old_module_paths_load(protocol):
     evaluator, loaded = pickle.loads(old)
     assert type(evaluator) is DigitsEvaluator and evaluator.steps == 7
     assert loaded == genome
+
+
+@pytest.mark.parametrize("protocol", [2, 4])
+def test_pickles_of_the_graph_space_before_its_folder_load(protocol):
+    """A genome, its space and a DecayGraph pickled when the graph space was flat
+    (``deap_nos.genome.OptimizerGraph``, ``deap_nos.space.SearchSpace``) load."""
+    from deap_nos.spaces.nos.genome import DecayGraph, OptimizerGraph
+    from deap_nos.spaces.nos.space import SearchSpace
+
+    for module, name, cls in (("deap_nos.space", "SearchSpace", SearchSpace),
+                              ("deap_nos.genome", "DecayGraph", DecayGraph),
+                              ("deap_nos.genome", "OptimizerGraph", OptimizerGraph)):
+        assert pickle.loads(_global(protocol, module, name)) is cls
+    genome = nos.parse("div(decay(v_hat, erfc(erfc(a4))), sqrt_abs(s_hat))")
+    space = nos.spaces.get("nos")
+    new = pickle.dumps((genome, space, genome.space), protocol=2)    # GLOBAL: plain text
+    old = new
+    for module in ("genome", "space", "genes", "syntax"):
+        old = old.replace(f"deap_nos.spaces.nos.{module}".encode(),
+                          f"deap_nos.{module}".encode())
+    assert b"deap_nos.spaces.nos" not in old and b"deap_nos.genome" in old
+    assert b"deap_nos.space" in old
+    loaded, loaded_space, its_space = pickle.loads(old)
+    assert type(loaded) is OptimizerGraph and loaded == genome
+    assert type(loaded_space) is SearchSpace and type(its_space) is type(genome.space)
+    assert str(loaded) == str(genome)
 
 
 def test_old_pickles_load_in_a_fresh_process_and_stay_lazy():

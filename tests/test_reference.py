@@ -6,7 +6,7 @@ import re
 import pytest
 
 from deap_nos import integrity
-from deap_nos.space import SearchSpace
+from deap_nos.spaces.nos.space import SearchSpace
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PAGE = os.path.join(ROOT, "docs", "reference.md")
@@ -34,7 +34,7 @@ def test_every_primitive_of_the_default_space_is_in_a_table(page):
     for table in ("operands", "ops", "schedules", "decay_ops"):
         missing = sorted(set(getattr(space, table)) - named)
         assert not missing, f"{table} missing from docs/reference.md: {missing}"
-    for name, (_, alias) in __import__("deap_nos.primitives",
+    for name, (_, alias) in __import__("deap_nos.spaces.nos.primitives",
                                        fromlist=["SCHEDULES"]).SCHEDULES.items():
         assert f"`{alias}`" in page
 

@@ -4,7 +4,7 @@ import argparse
 
 import deap_nos as nos
 from deap_nos.cli.report import write_report
-from deap_nos.toolbox import individual_class
+from deap_nos.spaces.nos.toolbox import individual_class
 
 
 def individual(text, fitness, info=None):

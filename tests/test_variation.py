@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import deap_nos as nos
-from deap_nos.genome import Node
-from deap_nos.variation import KINDS, mut_arity, mut_connection, mut_operation
+from deap_nos.spaces.nos.genome import Node
+from deap_nos.spaces.nos.variation import KINDS, mut_arity, mut_connection, mut_operation
 
 SPACE = nos.SearchSpace.default()
 
@@ -78,14 +78,14 @@ def test_momentum_only_mutation(seeded):
 
 
 def test_random_decays_stay_in_unit_interval(seeded):
-    from deap_nos.integrity import decay_curve
+    from deap_nos.spaces.nos.integrity import decay_curve
     for _ in range(50):
         values = decay_curve(nos.random_decay(SPACE), SPACE)
         assert values.min() >= 0 and values.max() <= 1
 
 
 def test_mutate_decay_gives_a_different_function(seeded):
-    from deap_nos.integrity import decay_curve
+    from deap_nos.spaces.nos.integrity import decay_curve
     import numpy as np
     decay = nos.parse_decay("erfc(erfc(a4))")
     for _ in range(20):

@@ -143,7 +143,7 @@ def cmd_show(args):
 
 def cmd_check(args):
     """Run the integrity check and print the final loss per learning rate."""
-    from ..integrity import integrity_check
+    from ..spaces.nos.integrity import integrity_check
     entry = _zoo_entry(args.genome)
     if entry is not None and entry.kind != "genome":
         raise NOSError(f"{entry.name} is not a genome of the graph space ({entry.kind}); the "
@@ -170,7 +170,7 @@ def cmd_verdict(args):
 
 def cmd_plot(args):
     """Redraw a run folder's plots (progress, best genome, its decay functions)."""
-    from ..genome import OptimizerGraph
+    from ..spaces.nos.genome import OptimizerGraph
     from ..search.runlog import read_log
     path = os.path.join(args.run, "hall_of_fame.json")
     log = os.path.join(args.run, "evaluations.log")

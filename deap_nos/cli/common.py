@@ -17,7 +17,7 @@ from ..errors import NOSError
 # ---------------------------------------------------------------------- genomes
 def load_genome(spec, space=None):
     """A genome from a JSON file, a text file, a zoo name or a text expression."""
-    from ..genome import OptimizerGraph, parse
+    from ..spaces.nos.genome import OptimizerGraph, parse
     if os.path.isfile(spec):
         with open(spec, encoding="utf-8") as stream:
             text = stream.read().strip()
@@ -131,7 +131,7 @@ def batched_map(evaluator, workers):
     if not hasattr(evaluator, "map_over") or evaluator.slots == 1:
         return None
     from ..search.parallel import detect_gpus
-    from ..toolbox import process_map
+    from ..spaces.nos.toolbox import process_map
     gpus = detect_gpus()
     processes = len(gpus) if gpus else workers
     return evaluator.map_over(process_map(processes)) if processes > 1 else evaluator.map

@@ -58,8 +58,8 @@ def _search_toolbox(args):
     import numpy as np
 
     from .. import spaces as _spaces
-    from ..space import SearchSpace
-    from ..toolbox import make_toolbox
+    from ..spaces.nos.space import SearchSpace
+    from ..spaces.nos.toolbox import make_toolbox
     from . import spaces as generational
     if args.workers is None:
         args.workers = default_workers()
@@ -236,8 +236,8 @@ def _evaluate_baseline(toolbox, space, run_dir):
             return checkpoint.load(path)
         except checkpoint.CheckpointError:
             pass             # damaged by a kill: evaluate it again
-    from ..genome import parse
-    from ..toolbox import individual_class
+    from ..spaces.nos.genome import parse
+    from ..spaces.nos.toolbox import individual_class
     from . import spaces as generational
     if getattr(space, "name", "nos") in ("termmix", "autolr"):
         adam = generational.adam_of(space, generational.individual_class(space))

@@ -42,7 +42,7 @@ from ..errors import NOSError
 from . import Evaluation, genome_seed
 from ..program import compile as compile_genome
 from ..schedules import one_cycle
-from ..space import space_argument
+from ..spaces.nos.space import space_argument
 
 __all__ = ["DigitsEvaluator", "SoftmaxEvaluator", "load_digits_split", "genome_seed"]
 
@@ -82,7 +82,7 @@ class DigitsEvaluator:
     :param threshold: Validation accuracy the best learning rate must reach, else
         the genome fails in stage ``"sweep"``.
     :param seed: Run seed; a genome's own seed derives from it and its fingerprint.
-    :param space: The :class:`~deap_nos.space.SearchSpace` (default: the paper's).
+    :param space: The :class:`~deap_nos.spaces.nos.space.SearchSpace` (default: the paper's).
     :param init_scale: Standard deviation of the initial weights.
     """
 

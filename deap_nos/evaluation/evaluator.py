@@ -53,9 +53,9 @@ import numpy as np
 
 from deap_nos.errors import NOSError, UnknownNameError
 from deap_nos.evaluation import Evaluation, genome_seed
-from deap_nos.space import space_argument
+from deap_nos.spaces.nos.space import space_argument
 from deap_nos.evaluation.presets import PAPER_LR_GRID, PAPER_QUICK_RATES, PRESETS  # noqa: F401
-from deap_nos.authors import check_semantics
+from deap_nos.spaces.nos.authors import check_semantics
 from deap_nos.evaluation.stages import StageFailure, sweep, train_run
 from deap_nos.backends.tensorflow.train_loop import (TrainLoop, configure_devices,
                                                     graph_optimizer_factory,

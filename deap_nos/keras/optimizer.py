@@ -21,8 +21,8 @@ import warnings
 import keras
 from keras import ops
 
-from ..authors import check_semantics
-from ..authors import one_cycle as authors_one_cycle
+from ..spaces.nos.authors import check_semantics
+from ..spaces.nos.authors import one_cycle as authors_one_cycle
 from ..errors import NOSError
 from ..schedules import one_cycle
 from .backend import KerasBackend
@@ -158,7 +158,7 @@ class GraphOptimizer(keras.optimizers.Optimizer):
         learning rate at every step (e.g. a :class:`~deap_nos.keras.FactorSchedule`).
     semantics : {"default", "authors"}
         ``"authors"``: the authors' search code's warm-up (``t/W``, rate 0 at step 0),
-        ``delta``, Nesterov form and momentum cycle (:mod:`deap_nos.authors`).
+        ``delta``, Nesterov form and momentum cycle (:mod:`deap_nos.spaces.nos.authors`).
     jit_update : bool
         On TensorFlow, run each weight's update math in one XLA-compiled function, so the
         graph's element-wise operations fuse (default; about Adam's cost, see

@@ -25,10 +25,10 @@ import keras
 import numpy as np
 from keras import ops
 
-from .. import primitives as P
+from ..spaces.nos import primitives as P
 from ..backend import NumpyBackend
 from ..errors import NOSError, UnknownNameError
-from ..genome import Node, OptimizerGraph
+from ..spaces.nos.genome import Node, OptimizerGraph
 from ..program import decay_value
 from ..schedules import momentum_cycle, one_cycle
 from .backend import KerasBackend
@@ -293,7 +293,7 @@ def _as_genome(genome, space=None):
     if isinstance(genome, str):
         if space is not None:
             return space.parse(genome)
-        from ..genome import parse
+        from ..spaces.nos.genome import parse
         return parse(genome)
     raise NOSError(f"expected a genome (OptimizerGraph, its text or JSON), got "
                    f"{type(genome).__name__}; build one with nos.parse('...')")

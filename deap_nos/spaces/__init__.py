@@ -41,7 +41,7 @@ from ..errors import NOSError, UnknownNameError
 
 #: name -> "module:attribute" of a zero-argument factory, or a space object
 _REGISTRY = {
-    "nos": "deap_nos.space:default_space",
+    "nos": "deap_nos.spaces.nos.space:default_space",
     "termmix": "deap_nos.spaces.termmix:TermMixSpace",
     "autolr": "deap_nos.spaces.autolr:AutoLRSpace",
 }
@@ -103,12 +103,12 @@ def get(name):
 
 
 #: name -> module holding the protocol functions of a table-like space class
-_IMPLEMENTATIONS = {"nos": "deap_nos.spaces.nos"}
+_IMPLEMENTATIONS = {"nos": "deap_nos.spaces.nos.protocol"}
 
 
 def implementation(name):
     """The module implementing the protocol for the built-in space ``name``'s class (the
-    graph space: :mod:`deap_nos.spaces.nos`), imported on first use like a registry
+    graph space: :mod:`deap_nos.spaces.nos.protocol`), imported on first use like a registry
     entry, so the primitive tables sit below the genome modules in the import graph."""
     return importlib.import_module(_IMPLEMENTATIONS[name])
 

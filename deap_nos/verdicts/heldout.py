@@ -46,7 +46,7 @@ def _subject(spec, space):
         return spec, f"keras {name}", BuiltinFactory(name), spec
     if isinstance(spec, str):
         from deap_nos import zoo
-        from deap_nos.genome import parse
+        from deap_nos.spaces.nos.genome import parse
 
         genome = zoo.genome(spec) if spec in zoo.names() else parse(spec, space)
         return spec, str(genome), None, genome

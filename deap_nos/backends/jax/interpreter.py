@@ -13,9 +13,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ... import authors
+from ...spaces.nos import authors
 from ..tensorflow.interpreter import _MOMENT_ORDER, Interpreter, _Context
-from ...primitives import MOMENTS
+from ...spaces.nos.primitives import MOMENTS
 from ...schedules import momentum_cycle, one_cycle
 from .namespace import JaxBackend
 

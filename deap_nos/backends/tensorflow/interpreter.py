@@ -3,7 +3,7 @@
 :func:`~deap_nos.program.compile` turns *one* genome into its own program, so every
 genome costs a trace (and an XLA compile). The search's fast path instead encodes a
 genome into a few small integer tensors and runs them through one program built once
-per :class:`~deap_nos.space.SearchSpace`::
+per :class:`~deap_nos.spaces.nos.space.SearchSpace`::
 
     codes  ← encode(genome)   # op codes, input indices, decay genes, form, sign
     delta, state ← interpreter.update(codes, g, w, state, t, lr)
@@ -24,10 +24,10 @@ the order :class:`~deap_nos.program.Program` applies them; tests hold the two eq
 """
 import numpy as np
 
-from ... import authors
+from ...spaces.nos import authors
 from ...errors import NOSError
-from ...genome import HIDDEN, validate
-from ...primitives import MOMENTS, s_delta
+from ...spaces.nos.genome import HIDDEN, validate
+from ...spaces.nos.primitives import MOMENTS, s_delta
 from ...schedules import momentum_cycle, one_cycle
 
 __all__ = ["Interpreter", "FORMS"]
@@ -99,7 +99,7 @@ class Interpreter:
     nesterov : {"default", "authors"}
     semantics : {"default", "authors"}
         ``"authors"``: the authors' warm-up, ``delta``, Nesterov form and momentum cycle
-        (:mod:`deap_nos.authors`), as ``compile(..., semantics="authors")``.
+        (:mod:`deap_nos.spaces.nos.authors`), as ``compile(..., semantics="authors")``.
     segments : sequence of int, optional
         For each of the P columns, the weight tensor it belongs to: ``clip_norm`` (and
         any ``B.norm``) normalises each tensor of each run on its own. None: one tensor.
@@ -113,7 +113,7 @@ class Interpreter:
     def __init__(self, space=None, max_nodes=None, total_steps=1000, warmup_steps=0,
                  hold_steps=0, momentum_schedule="cycle", nesterov="default",
                  segments=None, one_cycle=True, seed=0, semantics="default"):
-        from ...space import default_space
+        from ...spaces.nos.space import default_space
 
         self.space = space or default_space()
         self.semantics = authors.check_semantics(semantics)

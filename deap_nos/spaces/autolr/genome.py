@@ -16,7 +16,7 @@ from deap import gp
 
 from ...backend import NumpyBackend
 from ...errors import GenomeError, ParseError
-from ...genes import stable_hash
+from ..nos.genes import stable_hash
 from ...program import probe
 from . import grammar
 from .grammar import COMMUTATIVE, FUNCTIONS

@@ -19,7 +19,7 @@ from deap import gp
 
 from ...backend import NumpyBackend
 from ...errors import NOSError
-from ...integrity import X0, SHIFT, IntegrityResult
+from ..nos.integrity import X0, SHIFT, IntegrityResult
 from ...schedules import one_cycle
 from ..keras_export import keras_factory
 from . import genome as _genome
@@ -156,7 +156,7 @@ class AutoLRSpace:
     def sphere_losses(self, genome, lrs=SCREEN_LRS, scales=SCREEN_SCALES,
                       steps=SCREEN_STEPS, warmup=SCREEN_WARMUP):
         """Final loss on the shifted spheres ``c·Σ(x − b)²`` (the integrity check's problem
-        of :mod:`deap_nos.integrity`) for every gradient scale ``c`` × learning-rate
+        of :mod:`deap_nos.spaces.nos.integrity`) for every gradient scale ``c`` × learning-rate
         multiplier, all at once, sign +1: an array (len(scales), len(lrs)) of the
         unscaled loss ``Σ(x − b)²``."""
         b = np.asarray(SHIFT, dtype=np.float64)
@@ -176,7 +176,7 @@ class AutoLRSpace:
         """The shifted-sphere integrity check: passes when some gradient scale and
         learning-rate multiplier end below ``threshold`` (never with a NaN/inf loss).
 
-        Why not :func:`deap_nos.integrity.integrity_check` as it is: an AutoLR optimizer
+        Why not :func:`deap_nos.spaces.nos.integrity.integrity_check` as it is: an AutoLR optimizer
         carries its step size in its constants and its states react to the gradient's
         magnitude (ADES's ``y²`` diverges on the unit sphere's gradients of ~2, and
         converges on a network's), so the sphere is also tried at gradient scales 0.1

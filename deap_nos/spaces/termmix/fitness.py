@@ -32,7 +32,7 @@ from ...backend import NumpyBackend
 from ...evaluation.cheap import DigitsEvaluator
 from ...errors import NOSError
 from ...evaluation import Evaluation
-from ...genes import stable_hash
+from ..nos.genes import stable_hash
 from .tasks import DEFAULT_TASKS, TASKS, flat
 
 __all__ = ["RelativeToAdam", "CheapTermMixEvaluator", "PRESETS", "TaskFailure"]

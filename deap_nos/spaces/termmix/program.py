@@ -19,7 +19,7 @@ outside multiplies the two (the term-mix fitness gives a constant peak rate).
 
 from ...backend import NumpyBackend
 from ...errors import NOSError
-from ...genes import stable_hash
+from ..nos.genes import stable_hash
 from ...program import probe
 
 __all__ = ["TermMixProgram", "compile", "probe_updates", "semantic_fingerprint"]

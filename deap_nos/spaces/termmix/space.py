@@ -17,7 +17,7 @@ import random
 import numpy as np
 
 from ...backend import NumpyBackend
-from ...integrity import LEARNING_RATES, SHIFT, X0, IntegrityResult
+from ..nos.integrity import LEARNING_RATES, SHIFT, X0, IntegrityResult
 from ...schedules import one_cycle
 from ..keras_export import keras_factory
 from . import genome as G
@@ -199,7 +199,7 @@ class TermMixSpace:
 
     # -- protocol: screening
     def screen(self, genome, steps=35, lrs=LEARNING_RATES, warmup=6, threshold=3.5):
-        """The shifted-sphere integrity check of :mod:`deap_nos.integrity` (same start,
+        """The shifted-sphere integrity check of :mod:`deap_nos.spaces.nos.integrity` (same start,
         shift, learning rates, steps and threshold), all learning rates at once.
 
         Every term descends with ``+u`` (non-negative weights), so the flipped sign

@@ -1,20 +1,20 @@
 """The ``nos`` space's side of the representation protocol: the paper's update graph.
 
-:class:`~deap_nos.space.SearchSpace` (the primitive tables a researcher extends) offers
+:class:`~deap_nos.spaces.nos.space.SearchSpace` (the primitive tables a researcher extends) offers
 the protocol of :mod:`deap_nos.spaces` by calling these functions, which sit above the
-genome modules: random genomes and mutation (:mod:`deap_nos.variation`), the integrity
+genome modules: random genomes and mutation (:mod:`deap_nos.spaces.nos.variation`), the integrity
 check, the compiler, text and JSON, and the zoo's graph entries. The paper's search is
 mutation-only, so :func:`mate` refuses.
 """
-from ..errors import NOSError
-from ..genome import OptimizerGraph, parse as parse_graph
-from ..integrity import integrity_check
-from ..program import compile as compile_graph
-from ..variation import initGraph, mutGraph
+from ...errors import NOSError
+from .genome import OptimizerGraph, parse as parse_graph
+from .integrity import integrity_check
+from ...program import compile as compile_graph
+from .variation import initGraph, mutGraph
 
 
 def genome_class():
-    """:class:`~deap_nos.genome.OptimizerGraph`."""
+    """:class:`~deap_nos.spaces.nos.genome.OptimizerGraph`."""
     return OptimizerGraph
 
 
@@ -24,7 +24,7 @@ def random(space, cls=None, **options):
 
 
 def mutate(space, individual, **options):
-    """:func:`~deap_nos.variation.mutGraph` in ``space``; returns ``(individual,)``."""
+    """:func:`~deap_nos.spaces.nos.variation.mutGraph` in ``space``; returns ``(individual,)``."""
     return mutGraph(individual, space, **options)
 
 
@@ -59,7 +59,7 @@ def from_dict(space, data, cls=None):
 
 def zoo():
     """``{name: text}`` of the zoo's graph entries (the paper's optimizers, baselines)."""
-    from .. import zoo as zoo_module
+    from ... import zoo as zoo_module
     entries = {}
     for name in zoo_module.names():
         try:

@@ -2,8 +2,8 @@
 
 :class:`Node` (a node of the update graph), :class:`DNode` and :class:`DecayGraph` (decay
 functions), the momentum forms, :func:`validate` and the strict readers of the JSON form.
-The bottom of the genome layer: :mod:`deap_nos.syntax` (text), :mod:`deap_nos.program`
-(compilation) and :mod:`deap_nos.genome` (the individual, which uses both) build on it
+The bottom of the genome layer: :mod:`deap_nos.spaces.nos.syntax` (text), :mod:`deap_nos.program`
+(compilation) and :mod:`deap_nos.spaces.nos.genome` (the individual, which uses both) build on it
 and it imports none of them, so those modules never import each other in a circle.
 
 Validation bounds a genome's size: at most :data:`MAX_DEPTH` nodes on the longest path to
@@ -17,7 +17,7 @@ from collections import namedtuple
 
 import networkx as nx
 
-from .errors import ArityError, CyclicGraphError, GenomeError
+from ...errors import ArityError, CyclicGraphError, GenomeError
 from .space import default_space, space_of
 
 MOMENTUM_FORMS = ("none", "momentum", "nesterov")

@@ -39,5 +39,5 @@ def process_map(workers):
     """A :class:`~deap_nos.search.parallel.ProcessMap` of ``workers`` processes for these
     individuals: every worker makes ``creator.GraphIndividual`` first, so a spawned one
     (TensorFlow already running in this process) can unpickle the individuals it gets."""
-    from .search.parallel import ProcessMap
+    from ...search.parallel import ProcessMap
     return ProcessMap(workers, initializer=individual_class)

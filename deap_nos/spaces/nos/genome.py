@@ -14,19 +14,19 @@ travelling along it. Only nodes with a path to the output are active; networkx d
 activity, acyclicity and evaluation order.
 
 Layout. The genes (:class:`Node`, :class:`DecayGraph`, :func:`validate`) live in
-:mod:`deap_nos.genes`; text in :mod:`deap_nos.syntax`; the semantic fingerprint in
-:mod:`deap_nos.program`. This module sits on top of the three and ties them into the
-individual; none of them imports it. The genes are re-exported here.
+:mod:`deap_nos.spaces.nos.genes`; text in :mod:`deap_nos.spaces.nos.syntax`; the
+semantic fingerprint in :mod:`deap_nos.program`. This module sits on top of the three
+and ties them into the individual; none of them imports it. The genes are re-exported here.
 """
 import json
 
 import networkx as nx
 
-from .errors import GenomeError, NOSError
+from ...errors import GenomeError, NOSError
 from .genes import (HIDDEN, MAX_DEPTH, MAX_TERMS, MOMENTUM_FORMS, DecayGraph, DNode, Node,
                     active_order, brief, is_index, read_list, read_name, read_object,
                     stable_hash, validate, validate_decay, wiring)
-from .program import semantic_fingerprint
+from ...program import semantic_fingerprint
 from .space import default_space, space_of
 from .syntax import canonical_expression, read_genome, render
 
@@ -221,7 +221,7 @@ def _read_space(data):
                           f"name (a string such as \"nos\"); got {brief(name)}")
     if name == "nos":
         return default_space()
-    from . import spaces
+    from ... import spaces
     return spaces.get(name)
 
 
@@ -247,7 +247,7 @@ def parse(text, space=None, cls=OptimizerGraph, pad=True):
     Parameters
     ----------
     text : str
-        ``[header:] expr`` (see :mod:`deap_nos.syntax`).
+        ``[header:] expr`` (see :mod:`deap_nos.spaces.nos.syntax`).
     space : SearchSpace, optional
         The names allowed (default: the paper's space).
     cls : type

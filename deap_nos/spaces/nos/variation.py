@@ -8,7 +8,7 @@ also a function of its own (``mut_operation``, ``mut_connection``, ``mut_arity``
 """
 import random
 
-from .errors import NOSError
+from ...errors import NOSError
 from .genome import HIDDEN, MOMENTUM_FORMS, DecayGraph, DNode, Node, OptimizerGraph
 from .integrity import decay_integrity, integrity_check
 from .space import default_space, space_of
@@ -23,7 +23,7 @@ def random_decay(space=None, others=(), p_hidden_unary=0.75, p_output_unary=0.5,
 
     The hidden node reads schedules; each input of the output node is the hidden node
     with probability ``p_read_hidden``, else a schedule. Drawn until it passes
-    :func:`~deap_nos.integrity.decay_integrity`.
+    :func:`~deap_nos.spaces.nos.integrity.decay_integrity`.
     """
     space = space or default_space()
     for _ in range(max_tries):
@@ -138,7 +138,7 @@ def initGraph(icls, space=None, n_hidden=None, check=True, max_tries=100000,
     Draws :func:`random_graph` (``probabilities`` are its ``p_*`` keyword arguments)
     until the wiring is acyclic and, when ``check``, the integrity check passes; the
     check's ``flip`` is stored on the genome. ``integrity`` is a dict of keyword
-    arguments for :func:`~deap_nos.integrity.integrity_check`.
+    arguments for :func:`~deap_nos.spaces.nos.integrity.integrity_check`.
     """
     space = space or default_space()
     for _ in range(max_tries):

@@ -10,7 +10,7 @@ import difflib
 from collections import namedtuple
 
 from . import primitives as P
-from .errors import DuplicateNameError, NOSError, UnknownNameError
+from ...errors import DuplicateNameError, NOSError, UnknownNameError
 
 #: A registered primitive: its function, arity, and (for operands) the averages it reads.
 Primitive = namedtuple("Primitive", "name fn arity stateful requires")
@@ -223,11 +223,11 @@ class SearchSpace:
 
     # ------------------------------------------------------------------ protocol
     # The representation protocol of deap_nos.spaces. Its bodies live in
-    # deap_nos.spaces.nos, above the genome modules, and are found through the
+    # deap_nos.spaces.nos.protocol, above the genome modules, and are found through the
     # registry as every space is, so this table module imports none of them.
     @property
     def genome_class(self):
-        """:class:`~deap_nos.genome.OptimizerGraph` (the DEAP individual's base)."""
+        """:class:`~deap_nos.spaces.nos.genome.OptimizerGraph` (the DEAP individual's base)."""
         return _graph().genome_class()
 
     def random(self, cls=None, **options):
@@ -278,7 +278,7 @@ def _rebuild(state):
 
 def _graph():
     """The graph space's protocol functions, through the registry (as every space's)."""
-    from . import spaces
+    from ... import spaces
     return spaces.implementation("nos")
 
 
@@ -310,11 +310,11 @@ def space_argument(space, owner):
     registered in :mod:`deap_nos.spaces` (resolved here). Anything else raises
     :class:`~deap_nos.errors.ConfigurationError` at construction — before it would fail
     every genome one by one inside the evaluator's crash handler."""
-    from .errors import ConfigurationError
+    from ...errors import ConfigurationError
     if space is None or isinstance(space, SearchSpace) or hasattr(space, "genome_class"):
         return space
     if isinstance(space, str):
-        from . import spaces
+        from ... import spaces
         try:
             return spaces.get(space)
         except NOSError as error:
@@ -327,5 +327,5 @@ def space_argument(space, owner):
 
 
 def _space_names():
-    from . import spaces
+    from ... import spaces
     return spaces.names()

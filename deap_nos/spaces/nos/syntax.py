@@ -19,7 +19,7 @@ stack, at most :data:`MAX_NESTING` calls deep, and written bottom-up in evaluati
 import re
 from collections import namedtuple
 
-from .errors import ArityError, ParseError
+from ...errors import ArityError, ParseError
 from .genes import (HIDDEN, MAX_DEPTH, MOMENTUM_FORMS, DecayGraph, DNode, Node,
                     check_size, reading_order, render_decay)
 from .space import default_space, space_of
@@ -94,7 +94,8 @@ def read_genome(text, space=None, pad=True):
 
 
 def parse_decay(text, space=None):
-    """Read a :class:`~deap_nos.genes.DecayGraph` from text such as ``erfc(erfc(a4))``."""
+    """Read a :class:`~deap_nos.spaces.nos.genes.DecayGraph` from text such as
+    ``erfc(erfc(a4))``."""
     space = space or default_space()
     if not isinstance(text, str):
         raise ParseError(f"expected a text decay function, got {type(text).__name__}")

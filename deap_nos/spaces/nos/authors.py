@@ -13,7 +13,7 @@ places (docs/reference_authors.md says why our default is what it is). With
 
 Every function here is branch-free against the array namespace ``B``.
 """
-from .errors import NOSError
+from ...errors import NOSError
 
 SEMANTICS = ("default", "authors")
 

@@ -11,9 +11,9 @@ import numpy as np
 
 from . import authors
 from .authors import check_semantics
-from .backend import NumpyBackend
-from .program import compile, decay_value
-from .schedules import one_cycle
+from ...backend import NumpyBackend
+from ...program import compile, decay_value
+from ...schedules import one_cycle
 
 X0 = (1.1, 0.9, 1.1, 0.9, 1.0)
 SHIFT = (0.5, 1.5, -0.3, -1.2, 0.75)
@@ -84,7 +84,7 @@ def integrity_check(genome, space=None, x0=X0, shift=SHIFT, steps=35, lrs=LEARNI
     ``flip=True``). NaN or ±inf never passes. Every constant is the paper's by default.
 
     The genome's own ``flip`` is ignored: the check decides it. ``semantics="authors"``
-    runs the authors' search code's check instead (:mod:`deap_nos.authors`: warm-up
+    runs the authors' search code's check instead (:mod:`deap_nos.spaces.nos.authors`: warm-up
     ``t/W``, their ``delta``, Nesterov form and momentum cycle, and the loss before the
     last update compared).
     """
