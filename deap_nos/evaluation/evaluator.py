@@ -56,7 +56,7 @@ from deap_nos.evaluation import Evaluation, genome_seed
 from deap_nos.spaces.nos.space import space_argument
 from deap_nos.evaluation.presets import PAPER_LR_GRID, PAPER_QUICK_RATES, PRESETS  # noqa: F401
 from deap_nos.spaces.nos.authors import check_semantics
-from deap_nos.evaluation.stages import StageFailure, sweep, train_run
+from deap_nos.evaluation.stages import StageFailure, fall_back, sweep, train_run
 from deap_nos.backends.tensorflow.train_loop import (TrainLoop, configure_devices,
                                                     graph_optimizer_factory,
                                                     seed_everything, sub_seed)
@@ -337,9 +337,23 @@ class SurrogateEvaluator:
         best = sweep(self, trainer, seed, initial, rates, info)
         info["lr"] = best
 
-        # Stage 2: training at the best learning rate, `repeats` times.
+        # Stage 2: training at the best learning rate, `repeats` times; if it fails,
+        # once more at the next rate (stages.fall_back).
         info["stage"] = "train"
-        fits = []
+        while True:
+            try:
+                fits = self._train(trainer, initial, best, seed, val_batches, n_val, info)
+                break
+            except StageFailure as fail:
+                best = fall_back(self, info, fail)
+        info["runs"] = fits
+        return float(np.mean(fits)) if self.aggregate == "mean" else float(np.min(fits))
+
+    def _train(self, trainer, initial, lr, seed, val_batches, n_val, info):
+        """Stage 2 at ``lr``: the ``repeats`` runs' fitnesses, or raise the first failure."""
+        from deap_nos.backends.tensorflow.surrogate import convnet
+
+        ds, timing, fits = self.dataset(), info["timing"], []
         for r in range(int(self.repeats)):
             rseed = sub_seed(seed, r)
             if r == 0:
@@ -349,7 +363,6 @@ class SurrogateEvaluator:
                 seed_everything(rseed)
                 weights = convnet(self.base, ds.input_shape, ds.classes).get_weights()
                 timing["build"] += time.perf_counter() - t
-            fits.append(train_run(self, trainer, weights, best, rseed, val_batches, n_val,
+            fits.append(train_run(self, trainer, weights, lr, rseed, val_batches, n_val,
                                   info, r))
-        info["runs"] = fits
-        return float(np.mean(fits)) if self.aggregate == "mean" else float(np.min(fits))
+        return fits
