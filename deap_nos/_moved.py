@@ -23,7 +23,8 @@ __all__ = ["MOVED", "AliasFinder", "install"]
 
 
 def _table():
-    moved = {"deap_nos.data.augment": "deap_nos.backends.tensorflow.augment"}
+    moved = {"deap_nos.data.augment": "deap_nos.backends.tensorflow.augment",
+             "deap_nos.spaces.termmix.batched": "deap_nos.backends.tensorflow.termmix"}
     homes = {
         "search": "engine algorithms generational screening checkpoint runfolder runlog "
                   "runlock poolworker progress parallel cluster mapcall devices provenance",

@@ -256,12 +256,14 @@ FRAMEWORKS = {"tensorflow", "jax", "jaxlib", "keras", "optax", "tf_keras"}
 #:   single-path training machinery (DESIGN "Seams": nothing else imports it);
 #: * ``keras/`` and ``optax.py`` — the export adapters: a discovered optimizer as a Keras
 #:   optimizer and as an optax transformation, for users of those libraries;
-#: * a space folder's own adapters — the space's Keras optimizer (``autolr``'s
-#:   ``keras_optimizer``, ``termmix``'s ``convnet``) and its kernel for the TensorFlow
-#:   population trainer (``termmix/batched.py``): adding a space stays one folder, and the
-#:   space imports them only inside the methods that need them (checked below).
+#: * a space folder's own Keras adapters — the space's Keras optimizer (``autolr``'s
+#:   ``keras_optimizer``) and its Keras evaluator (``termmix``'s ``convnet``: Keras
+#:   models and ``fit``, no TensorFlow training machinery of its own); the space imports
+#:   them only inside the methods that need them (checked below). A space's kernel for
+#:   the TensorFlow population trainer lives in the backend
+#:   (``backends/tensorflow/termmix.py``).
 ALLOWED = ("backends/", "keras/", "optax.py", "spaces/autolr/keras_optimizer.py",
-           "spaces/termmix/convnet.py", "spaces/termmix/batched.py")
+           "spaces/termmix/convnet.py")
 
 
 def _module_lookup(node):

@@ -512,7 +512,7 @@ def test_convnet_fitness_relative_to_adam():
 # ------------------------------------------------------------------ population path
 def test_interpreter_equals_the_program_per_run():
     tf = pytest.importorskip("tensorflow")
-    from deap_nos.spaces.termmix.batched import TermMixInterpreter
+    from deap_nos.backends.tensorflow.termmix import TermMixInterpreter
     random.seed(8)
     genomes = list(ZOO.values()) + [SPACE.random(screen=False) for _ in range(3)]
     k, p, steps = len(genomes), 5, 7
@@ -536,7 +536,7 @@ def test_interpreter_equals_the_program_per_run():
 def test_population_trainer_runs_termmix_without_retracing():
     pytest.importorskip("tensorflow")
     from deap_nos.backends.tensorflow.batched import BatchedConvNet
-    from deap_nos.spaces.termmix.batched import TermMixInterpreter
+    from deap_nos.backends.tensorflow.termmix import TermMixInterpreter
     from deap_nos.backends.tensorflow.trainer import PopulationTrainer
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 12, 1)).astype("float32")
@@ -564,7 +564,7 @@ def test_population_evaluator_trains_termmix_genomes():
                              eval_every=30, stop_after=60, lr_grid=(0.01, 0.001),
                              quick_rates=())
     assert isinstance(ev.trainer().interpreter,
-                      __import__("deap_nos.spaces.termmix.batched",
+                      __import__("deap_nos.backends.tensorflow.termmix",
                                  fromlist=["x"]).TermMixInterpreter)
     results = ev.evaluate_many([ZOO["Adam"], ZOO["TermMixEvolved"], ZOO["RMSprop"]])
     assert all(r.info["stage"] in ("done", "sweep", "train") for r in results)

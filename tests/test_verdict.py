@@ -187,3 +187,24 @@ def test_a_run_folder_recording_steps_null_keeps_the_presets_steps():
     recorded = {"repr": "TermMixSurrogate(...)", "steps": None, "lr_grid": [1.0, 0.1],
                 "preset": "default", "repeats": 1, "fitness": {"tasks": ["mnist1d"]}}
     assert _training_overrides(recorded) == {"lr_grid": [1.0, 0.1]}
+
+
+def test_a_run_folder_verdict_follows_the_runs_seed(tmp_path, monkeypatch):
+    """Every space's verdict draws its paired seeds from its run's seed (termmix and
+    autolr record the seed under their fitness, not as a training setting)."""
+    import deap_nos.verdicts.heldout as heldout
+
+    seen = {}
+
+    def fake_verdict(genomes, **kwargs):
+        seen.update(kwargs)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(heldout, "verdict", fake_verdict)
+    monkeypatch.setattr(heldout, "_run_genomes", lambda run_dir, top: ([None], ["#1"]))
+    (tmp_path / "settings.json").write_text(json.dumps(
+        {"seed": 3, "preset": "default",
+         "evaluator": {"preset": "default", "steps": None, "fitness": {"seed": 3}}}))
+    with pytest.raises(RuntimeError):
+        heldout.verdict_for_run(str(tmp_path))
+    assert seen["seed"] == 3

@@ -334,6 +334,8 @@ def verdict_for_run(run_dir, seeds=5, top=1, progress=None, backend="tensorflow"
                        f"verdict trains the ConvNet surrogate — search with a ConvNet "
                        f"preset (default, quick, paper, authors)")
     overrides = _training_overrides(ev)
+    if "seed" not in overrides and isinstance(settings.get("seed"), int):
+        overrides["seed"] = settings["seed"]     # every space's verdict follows its run's seed
     for key in ("lr_grid", "quick_rates"):
         if key in overrides:
             overrides[key] = tuple(overrides[key])

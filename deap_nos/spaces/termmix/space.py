@@ -92,8 +92,8 @@ class TermMixSpace:
 
     def interpreter(self, total_steps=1000, warmup_steps=0, hold_steps=0, **options):
         """The batched program of the population path (one per process, no retrace per
-        genome): :class:`~deap_nos.spaces.termmix.batched.TermMixInterpreter`."""
-        from .batched import TermMixInterpreter
+        genome): :class:`~deap_nos.backends.tensorflow.termmix.TermMixInterpreter`."""
+        from ...backends.tensorflow.termmix import TermMixInterpreter
         return TermMixInterpreter(total_steps, warmup_steps, hold_steps, **options)
 
     # -- protocol: random genomes and operators

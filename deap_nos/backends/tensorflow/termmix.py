@@ -20,7 +20,7 @@ TensorFlow (its methods do).
 import numpy as np
 
 from ...errors import NOSError
-from .genome import FLAGS, TERMS, TermMixGenome
+from ...spaces.termmix.genome import FLAGS, TERMS, TermMixGenome
 
 __all__ = ["TermMixInterpreter"]
 
