@@ -20,6 +20,8 @@ The protocol, for one genome::
         from `stop_after` steps on, stop (fail) if the interval's training accuracy
         is below min_train_acc
         run fitness = best validation accuracy
+    if a run fails (early stop, NaN/inf loss): Stage 2 once more at the next rate
+        of the sweep (stages.fall_back; info["fallback"] says which rate failed, why)
     fitness = mean (paper's elimination protocol) or worst of the runs' fitnesses
 
 Any failure — rejection in the sweep, early stop, a NaN/inf loss, an exception raised
