@@ -124,7 +124,7 @@ class SurrogateEvaluator:
         Stage-2 runs per genome (different seeded initialisations and data orders).
     aggregate : {"mean", "worst"}
         How the runs' fitnesses combine: the mean (paper's elimination protocol) or the
-        worst. Any failed run fails the genome either way.
+        worst. Any failed run fails the genome either way (after one fallback rate).
     seed : int
         Run seed; with the genome's fingerprint it fixes every random choice.
     optimizer_factory : callable, optional
