@@ -90,8 +90,9 @@ def rule_breaches(settings_of, genomes, a, b):
             if r.failed:
                 continue
             expected = stages.choose_rate(settings, r.info["sweep"], settings.all_rates)
-            if r.info["lr"] != expected:
-                out.append(f"{g} ({path}): lr {r.info['lr']}, the rule gives {expected}")
+            chosen = r.info.get("fallback", {}).get("from", r.info["lr"])  # before any fallback
+            if chosen != expected:
+                out.append(f"{g} ({path}): lr {chosen}, the rule gives {expected}")
     return out
 
 

@@ -20,6 +20,8 @@ The protocol, for one genome::
         from `stop_after` steps on, stop (fail) if the interval's training accuracy
         is below min_train_acc
         run fitness = best validation accuracy
+    if a run fails (early stop, NaN/inf loss): Stage 2 once more at the next rate
+        of the sweep (stages.fall_back; info["fallback"] says which rate failed, why)
     fitness = mean (paper's elimination protocol) or worst of the runs' fitnesses
 
 Any failure — rejection in the sweep, early stop, a NaN/inf loss, an exception raised
@@ -56,7 +58,7 @@ from deap_nos.evaluation import Evaluation, genome_seed
 from deap_nos.spaces.nos.space import space_argument
 from deap_nos.evaluation.presets import PAPER_LR_GRID, PAPER_QUICK_RATES, PRESETS  # noqa: F401
 from deap_nos.spaces.nos.authors import check_semantics
-from deap_nos.evaluation.stages import StageFailure, sweep, train_run
+from deap_nos.evaluation.stages import StageFailure, fall_back, sweep, train_run
 from deap_nos.backends.tensorflow.train_loop import (TrainLoop, configure_devices,
                                                     graph_optimizer_factory,
                                                     seed_everything, sub_seed)
@@ -122,7 +124,7 @@ class SurrogateEvaluator:
         Stage-2 runs per genome (different seeded initialisations and data orders).
     aggregate : {"mean", "worst"}
         How the runs' fitnesses combine: the mean (paper's elimination protocol) or the
-        worst. Any failed run fails the genome either way.
+        worst. Any failed run fails the genome either way (after one fallback rate).
     seed : int
         Run seed; with the genome's fingerprint it fixes every random choice.
     optimizer_factory : callable, optional
@@ -337,9 +339,23 @@ class SurrogateEvaluator:
         best = sweep(self, trainer, seed, initial, rates, info)
         info["lr"] = best
 
-        # Stage 2: training at the best learning rate, `repeats` times.
+        # Stage 2: training at the best learning rate, `repeats` times; if it fails,
+        # once more at the next rate (stages.fall_back).
         info["stage"] = "train"
-        fits = []
+        while True:
+            try:
+                fits = self._train(trainer, initial, best, seed, val_batches, n_val, info)
+                break
+            except StageFailure as fail:
+                best = fall_back(self, info, fail)
+        info["runs"] = fits
+        return float(np.mean(fits)) if self.aggregate == "mean" else float(np.min(fits))
+
+    def _train(self, trainer, initial, lr, seed, val_batches, n_val, info):
+        """Stage 2 at ``lr``: the ``repeats`` runs' fitnesses, or raise the first failure."""
+        from deap_nos.backends.tensorflow.surrogate import convnet
+
+        ds, timing, fits = self.dataset(), info["timing"], []
         for r in range(int(self.repeats)):
             rseed = sub_seed(seed, r)
             if r == 0:
@@ -349,7 +365,6 @@ class SurrogateEvaluator:
                 seed_everything(rseed)
                 weights = convnet(self.base, ds.input_shape, ds.classes).get_weights()
                 timing["build"] += time.perf_counter() - t
-            fits.append(train_run(self, trainer, weights, best, rseed, val_batches, n_val,
+            fits.append(train_run(self, trainer, weights, lr, rseed, val_batches, n_val,
                                   info, r))
-        info["runs"] = fits
-        return float(np.mean(fits)) if self.aggregate == "mean" else float(np.min(fits))
+        return fits

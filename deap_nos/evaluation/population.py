@@ -49,7 +49,7 @@ from ..errors import NOSError
 from . import Evaluation, genome_seed
 from .evaluator import SurrogateEvaluator
 from .stages import StageFailure as _Failure
-from .stages import choose_rate, quick_check      # the single path's decisions, one rule
+from .stages import choose_rate, fall_back, quick_check   # the single path's rules
 from .stages import TIE_SE, accuracy_error
 from .population_runs import _Job, _Run, _SweepStart
 from ..rng import kept_random_state, keeping_random_state
@@ -258,12 +258,14 @@ class PopulationEvaluator(SurrogateEvaluator):
                 results += yield [("sweep", lr, 0) for lr in rates[len(quick):]]
             best = choose_rate(self, results, rates)
         info["lr"], info["stage"] = best, "train"
-        info["curves"] += [{"step": [], "train_loss": [], "train_acc": [], "val_acc": []}
-                           for _ in range(int(self.repeats))]
-        fits = yield [("train", best, r) for r in range(int(self.repeats))]
-        for fit in fits:
-            if isinstance(fit, _Failure):
-                raise fit
+        while True:      # a failed training run comes back alone: fall back or fail
+            info["curves"] += [{"step": [], "train_loss": [], "train_acc": [],
+                                "val_acc": []} for _ in range(int(self.repeats))]
+            fits = yield [("train", best, r) for r in range(int(self.repeats))]
+            failures = [fit for fit in fits if isinstance(fit, _Failure)]
+            if not failures:
+                break
+            best = fall_back(self, info, failures[0])     # one rule (stages.py)
         info["runs"] = fits
         return float(np.mean(fits)) if self.aggregate == "mean" else float(np.min(fits))
 
@@ -360,11 +362,11 @@ class PopulationEvaluator(SurrogateEvaluator):
     def _fill(self, trainer, slots, queue):
         """Start queued runs in free slots; drop the runs of jobs already decided."""
         for s in range(len(slots)):
-            if slots[s] is not None and slots[s].job.done:
+            if slots[s] is not None and slots[s].stale:
                 slots[s] = None
             while slots[s] is None and queue:
                 run = queue.popleft()
-                if run.job.done:
+                if run.stale:
                     continue
                 if run.resume is not None:
                     trainer.assign(s, run.job.codes, None, None, run.lr, seed=run.seed,
@@ -402,10 +404,10 @@ class PopulationEvaluator(SurrogateEvaluator):
     def _collect(self, run, queue):
         """A run ended: when its job's whole batch is back, advance the job."""
         job = run.job
-        if job.done:
+        if run.stale:
             return
-        if isinstance(run.result, _Failure):   # any failed training run fails the genome
-            self._fail(job, run.result)
+        if isinstance(run.result, _Failure):   # a failed training run: fall back or fail
+            self._advance(job, [run.result], queue)
             return
         if all(r.finished for r in job.runs):
             self._advance(job, [r.result for r in job.runs], queue)

@@ -27,6 +27,11 @@ class _Run:
             self.done = len(resume.losses)
             self.interval = (list(resume.losses), list(resume.accs))
 
+    @property
+    def stale(self):
+        """Its genome is decided, or has moved on (a fallback) from the batch it was in."""
+        return self.job.done or not any(run is self for run in self.job.runs)
+
     def steps_to_event(self):
         if self.kind == "sweep":
             return self.length - self.done

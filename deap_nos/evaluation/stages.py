@@ -13,6 +13,7 @@ train ``repeats`` runs at the best one. This module holds what each stage does w
 * :func:`quick_check` and :func:`choose_rate`, the sweep's two decisions — reject at
   the quick rates, pick the best rate or reject at the gate — which the population path
   (:mod:`deap_nos.evaluation.population`) calls too, so both paths decide by one rule;
+* :func:`fall_back`, what both paths do when stage 2 fails at the chosen rate;
 * :class:`StageFailure`, what both raise, and :func:`sweep_rejection`, the sweep's
   rejection reasons, which the population path gives word for word.
 
@@ -36,6 +37,16 @@ Hence:
   warm-up (40 of 60 warm-up steps at ``default``), so of two rates that train equally
   well there, the larger has not yet met its peak and is the riskier.
 
+* when stage 2 fails at the chosen rate (a non-finite loss, or the early stop on
+  training accuracy), the genome gets **one** more try before it fails: at the rate
+  :func:`choose_rate`'s rule picks among the other sweep runs (finite, reaching
+  ``sweep_gate_acc``). The sweep sees only the warm-up, and two rates a few points apart
+  in it may be ordered either way by noise (issue 22: ``momentum: asinh(atan(v_hat))``
+  put lr 1 ahead of 0.1 on one path, whose training at 1 diverged after the warm-up, and
+  0.1 ahead on the other, which trained to 91 %). One try only: it costs a full
+  training, and a genome that fails at its two best rates is not one noise misranked.
+  A genome that trains at its chosen rate is untouched.
+
 The functions read the evaluator's settings (``settings.sweep_steps``,
 ``settings.stop_after``, …) and append what they see to the evaluation's ``info``
 (``info["sweep"]``, ``info["curves"]``, ``info["timing"]``).
@@ -48,7 +59,7 @@ from ..backends.tensorflow.train_loop import (fmt_lr, reset_optimizer, set_peak_
                                               tail_mean)
 
 __all__ = ["StageFailure", "sweep_rejection", "start_run", "sweep", "train_run",
-           "quick_check", "choose_rate", "accuracy_error", "QUICK_CHECK_SE", "TIE_SE"]
+           "quick_check", "choose_rate", "fallback_rate", "fall_back", "accuracy_error", "QUICK_CHECK_SE", "TIE_SE"]
 
 #: Standard errors by which the quick check's best accuracy must stay below
 #: ``sweep_min_acc`` for the genome to be rejected without the full sweep.
@@ -126,6 +137,40 @@ def choose_rate(settings, results, rates):
     floor = best["train_acc"] - TIE_SE * _error(best, settings)
     tied = [res["lr"] for res in results if res["finite"] and res["train_acc"] >= floor]
     return min(tied) if tied else best["lr"]
+
+
+def fallback_rate(settings, results, failed):
+    """The rate to train at when training failed at each rate in *failed*, or None:
+    :func:`choose_rate`'s rule on the other finite sweep runs, if one reaches
+    ``sweep_gate_acc``."""
+    rest = [res for res in results if res["lr"] not in failed and res["finite"]
+            and res.get("train_acc") is not None]
+    if not rest or max(res["train_acc"] for res in rest) < settings.sweep_gate_acc:
+        return None
+    return choose_rate(settings, rest, [res["lr"] for res in rest])
+
+
+def fall_back(settings, info, failure):
+    """Stage 2 failed at ``info["lr"]`` with *failure* (a :class:`StageFailure`): return
+    the rate to train at instead, or raise.
+
+    The first time, with a :func:`fallback_rate`: record ``info["fallback"] =
+    {"from": failed rate, "to": new rate, "reason": why it failed, "curves": its
+    curves}``, start ``info["curves"]`` afresh and set ``info["lr"]`` to the new rate.
+    Otherwise raise *failure* — after a fallback, naming the first failure too.
+    """
+    first = info.get("fallback")
+    if first is not None:
+        raise StageFailure(f"{failure.reason}; fell back from lr {fmt_lr(first['from'])}, "
+                           f"which failed first: {first['reason']}", failure.stage)
+    lr = fallback_rate(settings, info["sweep"], {info["lr"]})
+    if lr is None:
+        raise failure
+    info["fallback"] = {"from": info["lr"], "to": lr, "reason": failure.reason,
+                        "curves": info["curves"]}
+    info["curves"] = []
+    info["lr"] = lr
+    return lr
 
 
 def start_run(trainer, weights, lr, seed):
