@@ -75,3 +75,14 @@ def test_report_plots_adam_on_progress_and_the_training_curves(tmp_path, monkeyp
     saved = json.loads((tmp_path / "hall_of_fame.json").read_text())
     assert saved["best"][0]["curves"] == [curve]
     assert "curves.png" in text and (tmp_path / "curves.png").stat().st_size > 5000
+
+
+def test_a_resumed_runs_report_says_its_time_is_this_resumes(tmp_path):
+    """A resume that only redoes the last stage wrote "64 evaluations in 0 s": the time
+    is this process's, and the report says so."""
+    hof = [individual("clip(v_hat, sqrt_abs(s_hat))", 0.9, {"lr": 0.1})]
+    fresh = write_report(str(tmp_path), hof, individual(ADAM, 0.88), None, args(), 12.0)
+    assert "in 12 s;" in fresh and "resume" not in fresh
+    resumed = write_report(str(tmp_path), hof, individual(ADAM, 0.88), None,
+                           args(resume=str(tmp_path)), 0.4)
+    assert "in 0 s of this resume (earlier processes not counted);" in resumed

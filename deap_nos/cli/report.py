@@ -44,6 +44,10 @@ def _plain(value):
     return value
 
 
+def _resumed(args):
+    return bool(getattr(args, "resume", None))
+
+
 def write_report(run_dir, hof, baseline, logbook, args, elapsed):
     """Write ``hall_of_fame.json``, plots and ``report.md``; return the report text."""
     from ..search.runlog import read_log
@@ -61,7 +65,8 @@ def write_report(run_dir, hof, baseline, logbook, args, elapsed):
     lines = [f"# deap-nos search — {algorithm}, preset {args.preset}, "
              f"data {args.data or 'of the preset'}",
              "",
-             f"{len(records)} evaluations ({failures} failed) in {elapsed:.0f} s; "
+             f"{len(records)} evaluations ({failures} failed) in {elapsed:.0f} s"
+             f"{' of this resume (earlier processes not counted)' if _resumed(args) else ''}; "
              f"run folder {run_dir}",
              "",
              "| rank | fitness | search fitness | best lr | equation |",
