@@ -82,7 +82,7 @@ def test_a_resumed_runs_report_says_its_time_is_this_resumes(tmp_path):
     is this process's, and the report says so."""
     hof = [individual("clip(v_hat, sqrt_abs(s_hat))", 0.9, {"lr": 0.1})]
     fresh = write_report(str(tmp_path), hof, individual(ADAM, 0.88), None, args(), 12.0)
-    assert "in 12 s;" in fresh and "resume" not in fresh
+    assert "in 12 s;" in fresh and "of this resume" not in fresh
     resumed = write_report(str(tmp_path), hof, individual(ADAM, 0.88), None,
                            args(resume=str(tmp_path)), 0.4)
     assert "in 0 s of this resume (earlier processes not counted);" in resumed
