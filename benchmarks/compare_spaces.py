@@ -29,7 +29,6 @@ Prints a Markdown table (for benchmarks/RESULTS.md) and writes ``compare_spaces.
 """
 import argparse
 import csv
-import json
 import math
 import os
 import subprocess
@@ -83,23 +82,24 @@ def run_one(system, seed, args):
 
 
 # ------------------------------------------------------------------------ reading
+def search_entries(run_dir):
+    """The run's evaluation-log entries of the algorithm itself (screening left out),
+    read by the package's own log reader."""
+    from deap_nos.search.runlog import read_log
+
+    entries = read_log(os.path.join(run_dir, "evaluations.log"))
+    return [e for e in entries if not (e.get("phase") or "").endswith(":screen")]
+
+
 def best_so_far(run_dir, budget):
     """Best fitness after each of the first ``budget`` evaluations of the search (the
     algorithm's own; screening results and re-evaluations left out)."""
     best, curve = -math.inf, []
-    with open(os.path.join(run_dir, "evaluations.log"), encoding="utf-8") as stream:
-        for line in stream:
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            phase = entry.get("phase") or ""
-            if phase.endswith(":screen"):
-                continue
-            fitness = entry.get("fitness") or [-1.0]
-            value = fitness[0] if isinstance(fitness[0], (int, float)) else -1.0
-            best = max(best, value)
-            curve.append(best)
+    for entry in search_entries(run_dir):
+        fitness = entry.get("fitness") or [-1.0]
+        value = fitness[0] if isinstance(fitness[0], (int, float)) else -1.0
+        best = max(best, value)
+        curve.append(best)
     curve = curve[:budget]
     return curve + [curve[-1]] * (budget - len(curve)) if curve else [math.nan] * budget
 
@@ -107,18 +107,8 @@ def best_so_far(run_dir, budget):
 def evaluations_of(run_dir):
     """``(evaluations, failed)`` the search logged: distinct genomes trained or rejected
     (the cache answers repeats, so a converged population spends fewer than its budget)."""
-    total = failed = 0
-    with open(os.path.join(run_dir, "evaluations.log"), encoding="utf-8") as stream:
-        for line in stream:
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if (entry.get("phase") or "").endswith(":screen"):
-                continue
-            total += 1
-            failed += bool(entry.get("failed"))
-    return total, failed
+    entries = search_entries(run_dir)
+    return len(entries), sum(bool(e.get("failed")) for e in entries)
 
 
 def verdict_of(run_dir):

@@ -135,6 +135,8 @@ def _cached_baseline(cache, key, train):
     row, stored (baselines are the same for every run judged on one protocol)."""
     import pickle
 
+    from deap_nos.search.checkpoint import save
+
     if cache is None:
         return train()
     path = os.path.join(cache, f"baseline-{key}.pkl")
@@ -146,10 +148,7 @@ def _cached_baseline(cache, key, train):
     row = train()
     if not row.failure:
         os.makedirs(cache, exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as stream:
-            pickle.dump(row, stream)
-        os.replace(tmp, path)
+        save(path, row)
     return row
 
 
