@@ -120,13 +120,14 @@ def full_candidate_steps(ev):
     return ev.sweep_steps * len(ev.all_rates) + ev.steps * ev.repeats
 
 
-def time_throughput(preset, slots, steps, overrides, backend):
+def time_throughput(preset, slots, steps, overrides, backend, precision="float32"):
     """``(run-steps/s, compile s, s per fully trained candidate)``: every slot training
     AdamSpace ``steps`` steps (the slot probe's measure)."""
     from deap_nos.evaluation.population import PopulationEvaluator
     from deap_nos.evaluation.slots import run_steps_per_second
 
-    ev = PopulationEvaluator.preset(preset, slots=slots, backend=backend, **overrides)
+    ev = PopulationEvaluator.preset(preset, slots=slots, backend=backend,
+                                    precision=precision, **overrides)
     ev.dataset()
     start = time.perf_counter()
     rate = run_steps_per_second(ev, slots, steps)
@@ -214,16 +215,18 @@ def throughput_table(args, overrides):
     rates = {}
     for k in args.slots:
         for backend in args.backend:
-            try:
-                rate, compile_s, full = time_throughput(args.preset, k, args.throughput,
-                                                        overrides, backend)
-            except Exception as exc:     # noqa: BLE001 - out of memory at this K: say so
-                print(f"| {backend} | {k} | failed: {type(exc).__name__}: "
-                      f"{str(exc).splitlines()[0][:120]} | – | – |", flush=True)
-                continue
-            rates[backend, k] = rate
-            print(f"| {backend} | {k} | {rate:,.0f} | {compile_s:.1f} | {full:.2f} |",
-                  flush=True)
+            for precision in (args.precision if backend == "jax" else ["float32"]):
+                name = backend + ("" if precision == "float32" else f" {precision}")
+                try:
+                    rate, compile_s, full = time_throughput(
+                        args.preset, k, args.throughput, overrides, backend, precision)
+                except Exception as exc:     # noqa: BLE001 - out of memory at this K: say so
+                    print(f"| {name} | {k} | failed: {type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0][:120]} | – | – |", flush=True)
+                    continue
+                rates[backend, k] = rates.get((backend, k), rate)
+                print(f"| {name} | {k} | {rate:,.0f} | {compile_s:.1f} | {full:.2f} |",
+                      flush=True)
     print_ratios(rates, args.backend, args.slots, "run-steps/s")
 
 
@@ -258,6 +261,9 @@ def main(argv=None):
     parser.add_argument("--backend", nargs="+", default=["tensorflow"],
                         choices=("tensorflow", "jax"),
                         help="population trainer backends, each timed at every K")
+    parser.add_argument("--precision", nargs="+", default=["float32"],
+                        choices=("float32", "bfloat16"),
+                        help="the JAX network's activations, each timed (--throughput)")
     parser.add_argument("--throughput", type=int, default=0, metavar="STEPS",
                         help="time STEPS steps of every slot (AdamSpace) instead of whole "
                         "evaluations")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The JAX backend on one GPU, in one prepared run (issue 21), from the repository root:
-#   (a) the paper preset (CIFAR-shaped random data) at K = 16, 64, 256: seconds per
-#       fully trained candidate (bench_population.py --backend jax --throughput);
+#   (a) the paper preset (CIFAR-shaped random data) at K = 64, 256, 16: seconds per
+#       fully trained candidate (bench_population.py --backend jax --throughput), the
+#       network in float32 and in bfloat16 (--precision) at each K;
 #   (c) the default preset's search budget (--particles 50 --steps 6 --mutations 6)
 #       with its wall time, evaluations and GPU busy fraction (nvidia-smi sampled);
 #   (b) the stand-alone anchor (benchmarks/anchor_gpu_population_jax.py) for the ratio.
@@ -30,15 +31,15 @@ LOG="$OUT/gpu_check.log"
 say() { echo "== $(date -u +%H:%M:%S) $*" | tee -a "$LOG"; }
 
 if [ "${TINY:-0}" = 1 ]; then
-    BENCH="--preset default --steps 60 --sweep-steps 10 --throughput 5 --slots 2 4"
+    BENCH="--preset default --steps 60 --sweep-steps 10 --throughput 5 --slots 2 4 --precision float32 bfloat16"
     ANCHOR="--preset default --conv patches --slots 2 --repeats 1 --chunk 5"
     SEARCH="--particles 2 --steps 1 --mutations 1 --factor 2 --train-steps 60 --slots 4 --workers 1"
     T_BENCH=600 T_ANCHOR=300 T_SEARCH=600
 else
-    BENCH="--preset paper --random-data --throughput ${BENCH_STEPS:-30} --slots 64 256 16"
-    ANCHOR="--preset paper --conv patches --slots 64 --repeats 2"
+    BENCH="--preset paper --random-data --throughput ${BENCH_STEPS:-30} --slots 64 256 16 --precision float32 bfloat16"
+    ANCHOR="--preset paper --conv patches --slots 64 --repeats 1"
     SEARCH="--particles 50 --steps 6 --mutations 6 --slots ${SEARCH_SLOTS:-256} --workers 1"
-    T_BENCH=${T_BENCH:-180} T_ANCHOR=${T_ANCHOR:-60} T_SEARCH=${T_SEARCH:-300}
+    T_BENCH=${T_BENCH:-200} T_ANCHOR=${T_ANCHOR:-40} T_SEARCH=${T_SEARCH:-270}
 fi
 
 say "devices"

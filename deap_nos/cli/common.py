@@ -58,6 +58,10 @@ def make_evaluator(args, space=None, optimizer_factory=None):
     ``cheap`` is the numpy softmax-regression evaluator on digits (no TensorFlow, ~0.1 s
     a genome: for smoke tests of a setup); the others are the ConvNet surrogate.
     """
+    if getattr(args, "precision", "float32") != "float32" and \
+            getattr(args, "backend", "tensorflow") != "jax":
+        raise NOSError(f"--precision {args.precision} is an option of the JAX network: "
+                       f"add --backend jax, or drop --precision")
     if args.preset == "cheap":
         if args.data not in (None, "digits"):
             raise NOSError("--preset cheap trains on the embedded digits only; "
@@ -84,7 +88,9 @@ def make_evaluator(args, space=None, optimizer_factory=None):
         evaluator = PopulationEvaluator.preset(args.preset, space=space,
                                                slots=args.slots or 1, **options,
                                                backend=getattr(args, "backend",
-                                                               "tensorflow"))
+                                                               "tensorflow"),
+                                               precision=getattr(args, "precision",
+                                                                 "float32"))
         return evaluator if args.slots else evaluator.with_slots(default_slots(evaluator))
     return SurrogateEvaluator.preset(args.preset, space=space, **options)
 

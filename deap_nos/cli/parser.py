@@ -118,6 +118,7 @@ def build_parser():
                         "at the start (16, 32, 64, ...); 1 on CPUs, where each of --workers "
                         "processes trains one run at a time on its share of the cores")
     _backend_option(search)
+    _precision_option(search)
     search.add_argument("--time-limit", dest="time_limit", type=_seconds, default=None,
                         metavar="SECONDS",
                         help="seconds one evaluation may run in a worker process before it "
@@ -182,6 +183,13 @@ def _backend_option(parser):
     parser.add_argument("--backend", choices=("tensorflow", "jax"), default="tensorflow",
                         help="framework of the population trainer (default tensorflow; "
                         "jax: pip install \"deap-nos[jax]\", no TensorFlow needed)")
+
+
+def _precision_option(parser):
+    parser.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",
+                        help="activations of the JAX network in the search (bfloat16: a "
+                             "GPU speed option; weights and optimizer state stay float32; "
+                             "the verdict trains in float32)")
 
 
 def _verdict_options(parser):

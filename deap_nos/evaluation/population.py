@@ -83,10 +83,13 @@ class PopulationEvaluator(SurrogateEvaluator):
     backend : {"tensorflow", "jax"}
         The population trainer's framework (:mod:`deap_nos.backends`): TensorFlow (the
         default) or JAX (GPU machines without TensorFlow; ``pip install "deap-nos[jax]"``).
+    precision : {"float32", "bfloat16"}
+        The JAX network's activations (``"bfloat16"``: a GPU speed option, weights and
+        optimizer state stay float32; :class:`~deap_nos.backends.jax.net.JaxConvNet`).
     """
 
     def __init__(self, preset=None, *, slots=16, map_batch=None, max_nodes=None,
-                 backend="tensorflow", **settings):
+                 backend="tensorflow", precision="float32", **settings):
         if settings.get("optimizer_factory") is not None:
             raise NOSError("PopulationEvaluator trains GraphOptimizer genomes through its "
                            "interpreter; use SurrogateEvaluator for an optimizer_factory")
@@ -103,11 +106,18 @@ class PopulationEvaluator(SurrogateEvaluator):
 
         get(backend)      # an unknown or uninstalled backend: say so now
         self.backend = backend      # both backends' interpreters take ``semantics``
+        if precision not in ("float32", "bfloat16") or \
+                precision != "float32" and backend != "jax":
+            raise NOSError(f"precision={precision!r}: 'float32', or 'bfloat16' with "
+                           f"backend='jax' (got backend={backend!r})")
+        self.precision = precision
 
     def __repr__(self):
         backend = getattr(self, "backend", "tensorflow")
+        precision = getattr(self, "precision", "float32")
         return (f"PopulationEvaluator(preset={self.preset_name!r}, slots={self.slots}, "
-                + (f"backend={backend!r}, " if backend != "tensorflow" else "") +
+                + (f"backend={backend!r}, " if backend != "tensorflow" else "")
+                + (f"precision={precision!r}, " if precision != "float32" else "") +
                 f"data={self.data!r}, base={self.base}, steps={self.steps}, "
                 f"sweep_steps={self.sweep_steps}, repeats={self.repeats}, seed={self.seed})")
 
@@ -142,13 +152,16 @@ class PopulationEvaluator(SurrogateEvaluator):
                 self.base, ds.input_shape, ds.classes, self.slots, ds.x_train, ds.y_train,
                 self.batch_size, int(self.steps), self.warmup, int(self.hold_steps),
                 space=self.space, seed=int(self.seed), max_nodes=self.max_nodes,
-                **self._interpreter_options())
+                **self._build_options())
         return self._cache["trainer"]
 
-    def _interpreter_options(self):
-        """Options for the interpreter: ``semantics`` where not the default."""
+    def _build_options(self):
+        """Options for the trainer's builder: ``semantics`` and ``precision`` where not
+        the default."""
         semantics = getattr(self, "semantics", "default")
-        return {"semantics": semantics} if semantics != "default" else {}
+        precision = getattr(self, "precision", "float32")
+        return dict({"semantics": semantics} if semantics != "default" else {},
+                    **({"precision": precision} if precision != "float32" else {}))
 
     def _backend(self):
         from ..backends import get

@@ -7,17 +7,35 @@ convolutions are patches × kernel (a matrix product; under ``jax.vmap`` a batch
 which runs several times faster on a GPU than a vmapped ``lax.conv``), batch norm
 (momentum 0.99, ε = 10⁻³), swish, global average pooling, dropout and the softmax head.
 Inputs of rank 3 ``(H, W, C)`` give the 2-D network, rank 2 ``(L, C)`` the 1-D one.
+
+``precision="bfloat16"`` (a GPU speed option, off by default) keeps the activations and
+the convolution operands in bfloat16 — the step is bound by the memory passes of batch
+norm and swish over the activations, not by the products, so halving their bytes is what
+pays — while weights, their gradients, the optimizer's state, the batch-norm statistics
+(one pass, ``E[h²] − E[h]²`` in float32) and the head stay in float32.
 """
 import itertools
 
 import jax.numpy as jnp
 
+from ...errors import NOSError
 from ..tensorflow.batched import BatchedConvNet, _same_pad
 from .namespace import hash_uniform
 
 __all__ = ["JaxConvNet"]
 
 _BN_MOMENTUM, _BN_EPS = 0.99, 1e-3
+PRECISIONS = ("float32", "bfloat16")
+
+
+def _moments(h, axes, one_pass=False):
+    """Batch mean and (biased) variance of ``h`` over *axes*, in float32: two passes
+    (Keras' form), or one (``E[h²] − E[h]²``, both sums in one read of ``h``)."""
+    h = h.astype(jnp.float32)
+    mean = jnp.mean(h, axis=axes)
+    if one_pass:
+        return mean, jnp.maximum(jnp.mean(jnp.square(h), axis=axes) - jnp.square(mean), 0.0)
+    return mean, jnp.mean(jnp.square(h - mean), axis=axes)
 
 
 def silu(x):
@@ -26,7 +44,17 @@ def silu(x):
 
 
 class JaxConvNet(BatchedConvNet):
-    """:class:`~deap_nos.backends.tensorflow.batched.BatchedConvNet` with a JAX forward pass of one run."""
+    """:class:`~deap_nos.backends.tensorflow.batched.BatchedConvNet` with a JAX forward pass of one run.
+
+    ``precision``: ``"float32"`` (the TensorFlow network's arithmetic) or ``"bfloat16"``
+    (activations and convolution operands; see the module's docstring).
+    """
+
+    def __init__(self, base, input_shape, classes=10, dropout=0.2, precision="float32"):
+        if precision not in PRECISIONS:
+            raise NOSError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        super().__init__(base, input_shape, classes, dropout)
+        self.precision = precision
 
     def forward_one(self, w, stats, x, training, seed=None):
         """``(probs [B, classes], new stats [Q])`` of one run on the batch ``x``.
@@ -35,24 +63,25 @@ class JaxConvNet(BatchedConvNet):
         dropout mask, as the TensorFlow network does.
         """
         tensors = self.unflatten_one(w)
-        h, new_stats, at = x, [], 0
+        low = self.precision == "bfloat16"
+        dtype = jnp.bfloat16 if low else jnp.float32
+        h, new_stats, at = x.astype(dtype), [], 0
         axes = tuple(range(self.ndim + 1))
         for i, stride in enumerate((1, 2, 2)):
             kernel, bias, gamma, beta = tensors[4 * i:4 * i + 4]
             c = bias.shape[-1]
-            h = self._conv(h, kernel, stride) + bias
+            h = self._conv(h, kernel.astype(dtype), stride) + bias.astype(dtype)
             mean_old, var_old = stats[at:at + c], stats[at + c:at + 2 * c]
             at += 2 * c
             if training:
-                mean = jnp.mean(h, axis=axes)
-                var = jnp.mean(jnp.square(h - mean), axis=axes)
+                mean, var = _moments(h, axes, one_pass=low)
                 new_stats += [mean_old * _BN_MOMENTUM + mean * (1.0 - _BN_MOMENTUM),
                               var_old * _BN_MOMENTUM + var * (1.0 - _BN_MOMENTUM)]
             else:
                 mean, var = mean_old, var_old
-            h = (h - mean) * (gamma / jnp.sqrt(var + _BN_EPS)) + beta
-            h = silu(h)
-        h = jnp.mean(h, axis=tuple(range(1, self.ndim + 1)))            # [B, C]
+            h = (h.astype(jnp.float32) - mean) * (gamma / jnp.sqrt(var + _BN_EPS)) + beta
+            h = silu(h).astype(dtype)
+        h = jnp.mean(h.astype(jnp.float32), axis=tuple(range(1, self.ndim + 1)))  # [B, C]
         if training and self.dropout > 0:
             keep = hash_uniform(seed[0], seed[1], h.shape) >= self.dropout
             h = jnp.where(keep, h / (1.0 - self.dropout), 0.0)

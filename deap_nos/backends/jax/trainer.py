@@ -167,9 +167,11 @@ def _set_row(pop, slot, row):
 
 
 def build(base, input_shape, classes, slots, x, y, batch_size, total_steps, warmup_steps,
-          hold_steps=0, space=None, seed=0, dropout=0.2, jit=True, **interpreter_options):
-    """A :class:`JaxPopulationTrainer` over ConvNet(base), with its interpreter."""
-    net = JaxConvNet(base, input_shape, classes, dropout=dropout)
+          hold_steps=0, space=None, seed=0, dropout=0.2, jit=True, precision="float32",
+          **interpreter_options):
+    """A :class:`JaxPopulationTrainer` over ConvNet(base), with its interpreter
+    (``precision``: the network's, see :class:`~deap_nos.backends.jax.net.JaxConvNet`)."""
+    net = JaxConvNet(base, input_shape, classes, dropout=dropout, precision=precision)
     interp = JaxInterpreter(space, total_steps=total_steps, warmup_steps=warmup_steps,
                             hold_steps=hold_steps, segments=net.segments(), seed=seed,
                             **interpreter_options)
