@@ -5,11 +5,15 @@
 #       network in float32 and in bfloat16 (--precision) at each K;
 #   (c) the default preset's search budget (--particles 50 --steps 6 --mutations 6)
 #       with its wall time, evaluations and GPU busy fraction (nvidia-smi sampled);
+#   (p) where the trainer's step goes at the paper preset, K = 64: the network, the
+#       interpreter (as compiled now, and as before the first GPU run), the whole step
+#       in float32 and bfloat16 (benchmarks/profile_jax_step.py);
 #   (b) the stand-alone anchor (benchmarks/anchor_gpu_population_jax.py) for the ratio.
 # Wheels the machine lacks travel in .whl/ (installed with pip --target /tmp/site),
 # cached MNIST-1D in .whl/cache. Everything is written under $OUT.
 # TINY=1: the same steps at tiny sizes (a CPU smoke test of the script); SKIP_BENCH=1,
-# SKIP_ANCHOR=1 leave (a) or (b) out; T_BENCH, T_SEARCH, T_ANCHOR: their time limits.
+# SKIP_PROFILE=1, SKIP_ANCHOR=1 leave (a), (p) or (b) out; T_BENCH, T_SEARCH, T_PROFILE,
+# T_ANCHOR: their time limits.
 set -u
 OUT=${OUT:-/tmp/gpu_check_out}
 mkdir -p "$OUT"
@@ -34,12 +38,15 @@ if [ "${TINY:-0}" = 1 ]; then
     BENCH="--preset default --steps 60 --sweep-steps 10 --throughput 5 --slots 2 4 --precision float32 bfloat16"
     ANCHOR="--preset default --conv patches --slots 2 --repeats 1 --chunk 5"
     SEARCH="--particles 2 --steps 1 --mutations 1 --factor 2 --train-steps 60 --slots 4 --workers 1"
-    T_BENCH=600 T_ANCHOR=300 T_SEARCH=600
+    PROFILE="--slots 2 --repeats 2 --shape 16 16 3 --batch 32 --base 8"
+    T_BENCH=600 T_ANCHOR=300 T_SEARCH=600 T_PROFILE=300
 else
     BENCH="--preset paper --random-data --throughput ${BENCH_STEPS:-30} --slots 64 256 16 --precision float32 bfloat16"
     ANCHOR="--preset paper --conv patches --slots 64 --repeats 1"
     SEARCH="--particles 50 --steps 6 --mutations 6 --slots ${SEARCH_SLOTS:-256} --workers 1"
+    PROFILE="--slots 64 --repeats 5"
     T_BENCH=${T_BENCH:-200} T_ANCHOR=${T_ANCHOR:-40} T_SEARCH=${T_SEARCH:-270}
+    T_PROFILE=${T_PROFILE:-100}
 fi
 
 say "devices"
@@ -49,7 +56,7 @@ say "devices"
 SAMPLER=""
 if command -v nvidia-smi >/dev/null; then
     nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader,nounits \
-        -lms 500 > "$OUT/gpu_util.csv" 2>/dev/null &
+        -lms 500 >> "$OUT/gpu_util.csv" 2>/dev/null &
     SAMPLER=$!
 fi
 mark() { echo "# $(date -u +%H:%M:%S.%N) $*" >> "$OUT/gpu_util.csv"; }
@@ -91,6 +98,14 @@ if rows:
 PY
 grep -E "evaluations|failed" "$OUT/search_report.md" | head -3 | tee -a "$LOG"
 cp /tmp/gpu-search/evaluations.log "$OUT/" 2>/dev/null || true
+
+if [ "${SKIP_PROFILE:-0}" != 1 ]; then
+say "(p) profile_jax_step.py $PROFILE"
+mark "profile start"
+timeout "$T_PROFILE" python3 benchmarks/profile_jax_step.py $PROFILE 2>&1 \
+    | grep -v -E "^(WARNING|I0000|E0000|W0000)" | tee "$OUT/profile.txt"
+mark "profile end"
+fi
 
 if [ "${SKIP_ANCHOR:-0}" != 1 ]; then
 say "(b) anchor $ANCHOR"

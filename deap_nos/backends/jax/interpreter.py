@@ -23,7 +23,15 @@ __all__ = ["JaxInterpreter"]
 
 
 class JaxInterpreter(Interpreter):
-    """:class:`~deap_nos.backends.tensorflow.interpreter.Interpreter`'s encoding, applied in JAX (one run)."""
+    """:class:`~deap_nos.backends.tensorflow.interpreter.Interpreter`'s encoding, applied in JAX (one run).
+
+    ``unroll``: the node slots as straight-line code rather than a ``lax.fori_loop``
+    (the same numbers; longer to compile, fused across slots when run). Default: on a
+    GPU, unrolled.
+    """
+
+    #: None: unroll where JAX's default device is a GPU.
+    unroll = None
 
     def init_one(self, p):
         """Zero state of one run of ``p`` weights (``nodes`` ``[N, P]``)."""
@@ -87,8 +95,14 @@ class JaxInterpreter(Interpreter):
             out, n_new = self._apply_op(codes["op"][k], x, y, nodes[k], t, B)
             return table.at[m + k].set(out), nodes.at[k].set(n_new)
 
-        table, nodes = jax.lax.fori_loop(0, n, body, (table, state["nodes"]))
-        new["nodes"] = nodes
+        carry = (table, state["nodes"])
+        unroll = self.unroll if self.unroll is not None else jax.default_backend() == "gpu"
+        if unroll:            # one program XLA fuses across the slots (the GPU's choice)
+            for k in range(n):
+                carry = body(k, carry)
+        else:
+            carry = jax.lax.fori_loop(0, n, body, carry)
+        table, new["nodes"] = carry
         return table[-1], new
 
     def _apply_op(self, op, x, y, n, t, B):

@@ -11,6 +11,7 @@ import math
 import jax
 import jax.numpy as jnp
 import jax.scipy.special as jsp
+import numpy as np
 
 from ...backend import EPS
 
@@ -36,6 +37,20 @@ def hash_bits(a, b, shape):
 def hash_uniform(a, b, shape):
     """Uniform [0, 1) float32 numbers of *shape* from the seed pair ``(a, b)``."""
     return hash_bits(a, b, shape).astype(jnp.float32) / 4294967296.0
+
+
+def _contiguous_ranges(segments):
+    """``[(start, stop), ...]`` of each tensor where *segments* lists the tensors in
+    order, each weight beside the others of its tensor (a flat weight vector); else None."""
+    if segments is None:
+        return None
+    seg = np.asarray(segments)
+    if seg.ndim != 1 or seg.size == 0 or np.any(np.diff(seg) < 0) or \
+            not np.array_equal(np.unique(seg), np.arange(int(seg[-1]) + 1)):
+        return None
+    stops = np.flatnonzero(np.diff(seg)) + 1
+    bounds = [0] + stops.tolist() + [int(seg.size)]
+    return list(zip(bounds[:-1], bounds[1:]))
 
 
 class JaxBackend:
@@ -84,6 +99,7 @@ class JaxBackend:
         self.batch_axes = 0
         self.segments = None if segments is None else jnp.asarray(segments, jnp.int32)
         self.n_segments = 0 if segments is None else int(max(segments)) + 1
+        self.ranges = _contiguous_ranges(segments)
         self.key = jax.random.PRNGKey(0) if key is None else key
         self.calls = 0
 
@@ -96,6 +112,10 @@ class JaxBackend:
         """L2 norm: of each weight tensor when ``x`` is a flat weight vector, else of ``x``."""
         if self.segments is not None and jnp.ndim(x) == 1 \
                 and x.shape[0] == self.segments.shape[0]:
+            if self.ranges is not None:   # static slices: no scatter (atomics on a GPU)
+                return jnp.concatenate([
+                    jnp.broadcast_to(jnp.sqrt(jnp.sum(jnp.square(x[a:b]))), (b - a,))
+                    for a, b in self.ranges])
             sums = jax.ops.segment_sum(jnp.square(x), self.segments, self.n_segments)
             return jnp.sqrt(sums)[self.segments]
         return jnp.sqrt(jnp.sum(jnp.square(x)))

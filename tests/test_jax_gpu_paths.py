@@ -1,5 +1,7 @@
-"""The JAX network's bfloat16 option: same network within bfloat16's rounding, trains as
-float32 does, and refused where it does not apply."""
+"""What the JAX backend does differently for a GPU: bfloat16 activations (the same
+network within bfloat16's rounding, trains as float32 does, refused where it does not
+apply), per-tensor norms without a scatter, and the interpreter's node slots unrolled —
+the last two the same numbers as before."""
 import numpy as np
 import pytest
 
@@ -93,3 +95,47 @@ def test_search_refuses_bfloat16_without_the_jax_backend(tmp_path, capsys):
                  "--particles", "2", "--steps", "1"])
     assert code != 0
     assert "--backend jax" in capsys.readouterr().err
+
+
+def test_per_tensor_norm_by_slices_equals_segment_sum():
+    from deap_nos.backends.jax.namespace import JaxBackend
+
+    segments = np.repeat(np.arange(4), [3, 1, 5, 2]).astype(np.int32)
+    x = jnp.asarray(np.random.default_rng(2).normal(size=segments.size), jnp.float32)
+    B = JaxBackend(segments)
+    assert B.ranges == [(0, 3), (3, 4), (4, 9), (9, 11)]
+    expected = np.sqrt(np.bincount(segments, np.asarray(x) ** 2))[segments]
+    np.testing.assert_allclose(B.norm(x), expected, rtol=1e-6)
+    np.testing.assert_allclose(jax.vmap(B.norm)(jnp.stack([x, 2 * x]))[1], 2 * expected,
+                               rtol=1e-6)
+    shuffled = JaxBackend(segments[::-1].copy())        # not contiguous: segment_sum
+    assert shuffled.ranges is None
+    np.testing.assert_allclose(shuffled.norm(x), np.sqrt(np.bincount(
+        segments[::-1], np.asarray(x) ** 2))[segments[::-1]], rtol=1e-6)
+
+
+def test_unrolled_node_slots_equal_the_loop():
+    from deap_nos.backends.jax.interpreter import JaxInterpreter
+
+    segments = np.repeat(np.arange(3), [4, 2, 6]).astype(np.int32)
+    interps = {unroll: JaxInterpreter(total_steps=50, warmup_steps=5, segments=segments)
+               for unroll in (False, True)}
+    updates = {}
+    for unroll, interp in interps.items():
+        interp.unroll = unroll
+        updates[unroll] = jax.jit(interp.update)        # one program each, every genome
+    rng = np.random.default_rng(3)
+    g = jnp.asarray(rng.normal(size=(2, 12)), jnp.float32)
+    w = jnp.asarray(rng.normal(size=(2, 12)), jnp.float32)
+    keys = jax.vmap(jax.random.PRNGKey)(jnp.arange(2))
+    for name in ("AdamSpace", "Opt1", "Opt9"):
+        codes = {k: np.stack([v, v]) for k, v in interps[False].encode(
+            nos.zoo.genome(name)).items()}
+        state = {k: jnp.zeros((2,) + v.shape) for k, v in interps[False].init_one(12).items()}
+        out = {}
+        for unroll, update in updates.items():
+            delta, new = update(codes, g, w, state, jnp.full(2, 3.0), jnp.full(2, 1e-2), keys)
+            out[unroll] = (np.asarray(delta), np.asarray(new["nodes"]))
+        np.testing.assert_allclose(out[True][0], out[False][0], rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(out[True][1], out[False][1], rtol=1e-6, atol=1e-9)
+        assert np.any(out[True][0] != 0)
