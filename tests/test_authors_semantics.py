@@ -345,8 +345,8 @@ def test_population_evaluator_hands_the_semantics_to_its_interpreter():
     from deap_nos.evaluation.population import PopulationEvaluator
 
     ev = PopulationEvaluator.preset("quick", semantics="authors", slots=1)
-    assert ev._interpreter_options() == {"semantics": "authors"}
-    assert PopulationEvaluator.preset("quick", slots=1)._interpreter_options() == {}
+    assert ev._build_options() == {"semantics": "authors"}
+    assert PopulationEvaluator.preset("quick", slots=1)._build_options() == {}
     with pytest.raises(NOSError, match="augment"):
         PopulationEvaluator.preset("authors")          # it augments: the single path
 

@@ -16,6 +16,7 @@ from deap import gp
 
 from ...backend import NumpyBackend
 from ...errors import GenomeError, ParseError
+from ..identity import KeyIdentity
 from ..nos.genes import stable_hash
 from ...program import probe
 from . import grammar
@@ -66,7 +67,7 @@ def _check_trees(trees):
     return trees
 
 
-class AutoLRGenome(list):
+class AutoLRGenome(KeyIdentity, list):
     """Four :class:`deap.gp.PrimitiveTree` (x, y, z, update): DEAP's individual base for
     the ``autolr`` space (``creator.create("Individual", AutoLRGenome, fitness=...)``).
     """
@@ -102,18 +103,6 @@ class AutoLRGenome(list):
         """Canonical text: commutative arguments sorted (``add(grad, x)`` == ``add(x, grad)``)."""
         return "; ".join(f"{name} = {_canonical(tree)[0]}"
                          for name, tree in zip(FUNCTIONS, self))
-
-    def __eq__(self, other):
-        if not isinstance(other, AutoLRGenome):
-            return NotImplemented
-        return self.key() == other.key()
-
-    def __ne__(self, other):
-        equal = self.__eq__(other)
-        return equal if equal is NotImplemented else not equal
-
-    def __hash__(self):
-        return hash(self.key())
 
     # -- documents
     def to_dict(self):

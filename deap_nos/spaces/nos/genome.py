@@ -28,13 +28,14 @@ from .genes import (HIDDEN, MAX_DEPTH, MAX_TERMS, MOMENTUM_FORMS, DecayGraph, DN
                     stable_hash, validate, validate_decay, wiring)
 from ...program import semantic_fingerprint
 from .space import default_space, space_of
+from ..identity import KeyIdentity
 from .syntax import canonical_expression, read_genome, render
 
 _GENOME_SHAPE = '{"nodes": [...], "momentum": "none" | "momentum" | "nesterov", "flip": bool}'
 _NODE_SHAPE = '{"op": name, "inputs": [...], "decays": [...]}'
 
 
-class OptimizerGraph:
+class OptimizerGraph(KeyIdentity):
     """An optimizer's update equation: a graph, its momentum form and its sign flip.
 
     Parameters
@@ -127,18 +128,6 @@ class OptimizerGraph:
         fp = semantic_fingerprint(self, space_of(self, space))
         self._fingerprint = (key, fp)
         return fp
-
-    def __eq__(self, other):
-        if not isinstance(other, OptimizerGraph):
-            return NotImplemented
-        return self.key() == other.key()
-
-    def __ne__(self, other):
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result
-
-    def __hash__(self):
-        return hash(self.key())
 
     def __str__(self):
         return render(self)

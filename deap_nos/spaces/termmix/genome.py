@@ -40,6 +40,7 @@ import math
 import re
 
 from ...errors import GenomeError, ParseError
+from ..identity import KeyIdentity
 
 __all__ = ["TERMS", "TermMixGenome", "parse", "from_dict", "RANGES", "FLAGS"]
 
@@ -83,7 +84,7 @@ def _round(x):
     return f"{float(x):.6g}"
 
 
-class TermMixGenome:
+class TermMixGenome(KeyIdentity):
     """One term-mix optimizer (see the module docstring); plain, picklable data.
 
     :param terms: ``{term: weight}`` of the active terms (or an iterable of names,
@@ -157,18 +158,6 @@ class TermMixGenome:
     def key(self):
         """Canonical identity: only what can change the update, reals to 6 digits."""
         return "termmix:" + self._text(_round, canonical=True)
-
-    def __eq__(self, other):
-        if not isinstance(other, TermMixGenome):
-            return NotImplemented
-        return self.key() == other.key()
-
-    def __ne__(self, other):
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result
-
-    def __hash__(self):
-        return hash(self.key())
 
     def fingerprint(self):
         """Stable semantic hash of the probe updates (same in every process)."""
