@@ -69,12 +69,10 @@ class PopulationEvaluator(SurrogateEvaluator):
         ``optimizer_factory`` are not supported here (use the single path).
     slots : int
         K, training runs side by side. On a GPU many, until throughput stops growing
-        (the command uses 16). On CPUs 1, with one process per core or two
-        (``toolbox.register("map", ProcessMap(workers))``, which shares the cores out
-        among its workers): a step of K runs costs K steps of arithmetic there, and two
-        one-slot, one-thread processes on 2 cores train 1.5x the steps per second of
-        one two-thread process with 4 slots (benchmarks/RESULTS.md). ``deap-nos
-        search`` does this by default.
+        (the command measures it). On CPUs 1, with a process per core or two
+        (``toolbox.register("map", ProcessMap(workers))``): two one-slot processes on 2
+        cores train 1.5x the steps per second of one with 4 slots (benchmarks/RESULTS.md);
+        ``deap-nos search`` does this by default.
     map_batch : int, optional
         Genomes per ``map`` call that the algorithms hand over (``map.workers``);
         default 2·slots, so a batch keeps every slot busy past its first genomes' sweeps.
@@ -84,8 +82,7 @@ class PopulationEvaluator(SurrogateEvaluator):
         The population trainer's framework (:mod:`deap_nos.backends`): TensorFlow (the
         default) or JAX (GPU machines without TensorFlow; ``pip install "deap-nos[jax]"``).
     precision : {"float32", "bfloat16"}
-        The JAX network's activations (``"bfloat16"``: a GPU speed option, weights and
-        optimizer state stay float32; :class:`~deap_nos.backends.jax.net.JaxConvNet`).
+        The JAX network's activations (:class:`~deap_nos.backends.jax.net.JaxConvNet`).
     """
 
     def __init__(self, preset=None, *, slots=16, map_batch=None, max_nodes=None,
@@ -106,8 +103,7 @@ class PopulationEvaluator(SurrogateEvaluator):
 
         get(backend)      # an unknown or uninstalled backend: say so now
         self.backend = backend      # both backends' interpreters take ``semantics``
-        if precision not in ("float32", "bfloat16") or \
-                precision != "float32" and backend != "jax":
+        if precision != "float32" and (backend, precision) != ("jax", "bfloat16"):
             raise NOSError(f"precision={precision!r}: 'float32', or 'bfloat16' with "
                            f"backend='jax' (got backend={backend!r})")
         self.precision = precision
@@ -156,12 +152,10 @@ class PopulationEvaluator(SurrogateEvaluator):
         return self._cache["trainer"]
 
     def _build_options(self):
-        """Options for the trainer's builder: ``semantics`` and ``precision`` where not
-        the default."""
-        semantics = getattr(self, "semantics", "default")
-        precision = getattr(self, "precision", "float32")
-        return dict({"semantics": semantics} if semantics != "default" else {},
-                    **({"precision": precision} if precision != "float32" else {}))
+        """The trainer builder's ``semantics`` and ``precision`` where not the default."""
+        options = {"semantics": getattr(self, "semantics", "default"),
+                   "precision": getattr(self, "precision", "float32")}
+        return {k: v for k, v in options.items() if v not in ("default", "float32")}
 
     def _backend(self):
         from ..backends import get
