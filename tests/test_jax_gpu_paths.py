@@ -53,6 +53,7 @@ def test_bfloat16_forward_and_gradient_follow_float32(ndim=2):
     assert cosine > 0.99, cosine
 
 
+@pytest.mark.slow
 def test_bfloat16_trains_as_float32_does():
     from deap_nos.backends.jax.trainer import build
 
