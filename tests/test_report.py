@@ -86,3 +86,16 @@ def test_a_resumed_runs_report_says_its_time_is_this_resumes(tmp_path):
     resumed = write_report(str(tmp_path), hof, individual(ADAM, 0.88), None,
                            args(resume=str(tmp_path)), 0.4)
     assert "in 0 s of this resume (earlier processes not counted);" in resumed
+
+
+def test_report_gives_the_training_loops_share_of_the_wall_time(tmp_path):
+    hof = [individual("clip(v_hat, sqrt_abs(s_hat))", 0.9, {"lr": 0.1})]
+    counters = {"slot_steps": 4000, "run_steps": 3000, "train_seconds": 30.0}
+    text = write_report(str(tmp_path), hof, individual(ADAM, 0.88), None,
+                        args(preset="default"), 120.0, training=counters)
+    assert "3,000 run-steps in 4,000 slot-steps (75% of the slots busy)" in text
+    assert "30 s in the compiled training loop, 25% of the wall time" in text
+    plain = write_report(str(tmp_path), hof, individual(ADAM, 0.88), None,
+                         args(preset="default"), 120.0,
+                         training={"slot_steps": 0, "run_steps": 0, "train_seconds": 0.0})
+    assert "slot-steps" not in plain          # workers trained: nothing counted here

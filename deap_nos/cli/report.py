@@ -48,8 +48,12 @@ def _resumed(args):
     return bool(getattr(args, "resume", None))
 
 
-def write_report(run_dir, hof, baseline, logbook, args, elapsed):
-    """Write ``hall_of_fame.json``, plots and ``report.md``; return the report text."""
+def write_report(run_dir, hof, baseline, logbook, args, elapsed, training=None):
+    """Write ``hall_of_fame.json``, plots and ``report.md``; return the report text.
+
+    ``training``: the population evaluator's counters in this process (``slot_steps``,
+    ``run_steps``, ``train_seconds``), reported as the share of the wall time spent in
+    the compiled training loop — on a GPU, the device's share against the host's."""
     from ..search.runlog import read_log
     entries = [_entry(ind) for ind in hof]
     with open(os.path.join(run_dir, "hall_of_fame.json"), "w", encoding="utf-8") as stream:
@@ -79,7 +83,7 @@ def write_report(run_dir, hof, baseline, logbook, args, elapsed):
         lines.append(f"| Adam | {base['fitness']:.4f} | {base['search_fitness']:.4f} | "
                      f"{_fmt(base['lr'])} | `{base['equation']}` |")
     lines += ["", f"Fitness: {_fitness_text(space, args.preset)} (failed = -1.0)"
-              + _seeds_text(hof)]
+              + _seeds_text(hof)] + _training_text(training, elapsed)
     if plotted:
         lines += ["", f"Plots: {', '.join(plotted)}."]
     lines += ["", f"Produced by {_produced_by(run_dir)}."]
@@ -87,6 +91,19 @@ def write_report(run_dir, hof, baseline, logbook, args, elapsed):
     with open(os.path.join(run_dir, "report.md"), "w", encoding="utf-8") as stream:
         stream.write(text + "\n")
     return text
+
+
+def _training_text(counters, elapsed):
+    """The population path's use of its slots and of the wall time (none elsewhere, or
+    where worker processes trained: their counters stay in them)."""
+    if not counters or not counters.get("slot_steps"):
+        return []
+    run, slot, seconds = (counters["run_steps"], counters["slot_steps"],
+                          counters["train_seconds"])
+    return ["", f"Training in this process: {run:,} run-steps in {slot:,} slot-steps "
+                f"({run / slot:.0%} of the slots busy); {seconds:.0f} s in the compiled "
+                f"training loop, {seconds / max(elapsed, 1e-9):.0%} of the wall time (the "
+                f"rest: the protocol's events, screening, the engine, the report)."]
 
 
 #: what the fitness of each space's search is

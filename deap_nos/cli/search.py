@@ -124,7 +124,9 @@ def _run_search(args, run_dir, stored, toolbox, space, evaluator):
     best = _reevaluate(hof, evaluator, toolbox, args)
     elapsed = time.perf_counter() - started
     close_map(toolbox.map)
-    report = write_report(run_dir, best, baseline, logbook, args, elapsed)
+    counters = getattr(evaluator, "counters", None)
+    report = write_report(run_dir, best, baseline, logbook, args, elapsed,
+                          training=counters() if callable(counters) else None)
     from ..search import runfolder
     runfolder.record_finish(run_dir)
     print(report)
