@@ -163,6 +163,20 @@ def save(path, obj, fsync=True, keep_previous=False):
     os.replace(tmp, path)
 
 
+def write_atomic(path, data, fsync=True):
+    """Write the bytes *data* to *path* atomically: a temporary file beside it, flushed
+    (and ``fsync``-ed), then ``os.replace``-d over *path* — a kill leaves the old file or
+    the new one, never a mix."""
+    path = os.fspath(path)
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "wb") as stream:
+        stream.write(data)
+        stream.flush()
+        if fsync:
+            os.fsync(stream.fileno())
+    os.replace(tmp, path)
+
+
 def _link(source, target):
     """Make *target* the same file as *source*, atomically (a copy where links fail)."""
     tmp = f"{target}.tmp{os.getpid()}"
@@ -342,13 +356,7 @@ def read_log_records(path, offset=None):
 def copy_prefix(source, target, nbytes):
     """Write the first *nbytes* of *source* to *target* atomically (resume elsewhere)."""
     with open(source, "rb") as stream:
-        data = stream.read(nbytes)
-    tmp = f"{target}.tmp{os.getpid()}"
-    with open(tmp, "wb") as stream:
-        stream.write(data)
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(tmp, target)
+        write_atomic(target, stream.read(nbytes))
 
 
 # ------------------------------------------------------------------------ RNG

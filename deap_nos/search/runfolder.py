@@ -28,6 +28,7 @@ import time
 
 from ..errors import NOSError
 from .provenance import environment
+from .checkpoint import write_atomic
 
 SETTINGS_NAME = "settings.json"
 
@@ -71,12 +72,8 @@ def read_settings(run_dir):
 
 def write_settings(run_dir, settings):
     """Write ``settings.json`` atomically (a kill leaves the old file or the new one)."""
-    path = settings_path(run_dir)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as stream:
-        json.dump(settings, stream, indent=2, default=str)
-        stream.write("\n")
-    os.replace(tmp, path)
+    text = json.dumps(settings, indent=2, default=str) + "\n"
+    write_atomic(settings_path(run_dir), text.encode("utf-8"), fsync=False)
 
 
 def new_settings(options, evaluator_settings, argv=None):

@@ -23,6 +23,8 @@ import math
 import os
 import warnings
 
+from .checkpoint import write_atomic
+
 
 def _jsonable(value):
     if isinstance(value, float) and not math.isfinite(value):
@@ -107,12 +109,7 @@ def restore_log(path, committed, context="resuming"):
             stream.write(b"".join(dropped))
             stream.flush()
             os.fsync(stream.fileno())
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as stream:
-        stream.write(expected)
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, expected)
     if restored or dropped:
         parts = [f"kept {len(wanted) - restored} of its {len(wanted)} committed records"]
         if restored:
