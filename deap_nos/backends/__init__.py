@@ -21,10 +21,14 @@ import importlib
 
 from ..errors import NOSError
 
-__all__ = ["BACKENDS", "PopulationTrainer", "get", "available"]
+__all__ = ["BACKENDS", "PRECISIONS", "PopulationTrainer", "get", "available"]
 
 #: The population trainer backends, by name (the first is the default).
 BACKENDS = ("tensorflow", "jax")
+
+#: The JAX network's activation precisions (the first is the default; the others are
+#: the JAX backend's only: :class:`~deap_nos.backends.jax.net.JaxConvNet`).
+PRECISIONS = ("float32", "bfloat16")
 
 
 class PopulationTrainer:

@@ -6,6 +6,7 @@ error with exit code 2, not argparse's usage dump.
 """
 import argparse
 
+from ..backends import BACKENDS, PRECISIONS
 from .commands import cmd_check, cmd_compare, cmd_plot, cmd_show, cmd_verdict
 from .search import cmd_search
 
@@ -180,13 +181,13 @@ def build_parser():
 
 
 def _backend_option(parser):
-    parser.add_argument("--backend", choices=("tensorflow", "jax"), default="tensorflow",
+    parser.add_argument("--backend", choices=BACKENDS, default=BACKENDS[0],
                         help="framework of the population trainer (default tensorflow; "
                         "jax: pip install \"deap-nos[jax]\", no TensorFlow needed)")
 
 
 def _precision_option(parser):
-    parser.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",
+    parser.add_argument("--precision", choices=PRECISIONS, default=PRECISIONS[0],
                         help="activations of the JAX network in the search (bfloat16: a "
                              "GPU speed option; weights and optimizer state stay float32; "
                              "the verdict trains in float32)")

@@ -53,6 +53,7 @@ from .stages import choose_rate, fall_back, quick_check   # the single path's ru
 from .stages import TIE_SE, accuracy_error
 from .population_runs import _Job, _Run, _SweepStart
 from ..rng import kept_random_state, keeping_random_state
+from ..backends import PRECISIONS, get
 from ..backends.tensorflow.train_loop import sub_seed
 
 __all__ = ["PopulationEvaluator"]
@@ -99,11 +100,9 @@ class PopulationEvaluator(SurrogateEvaluator):
         self.slots = int(slots)
         self.map_batch = int(map_batch) if map_batch else 2 * self.slots
         self.max_nodes = max_nodes
-        from ..backends import get
-
         get(backend)      # an unknown or uninstalled backend: say so now
         self.backend = backend      # both backends' interpreters take ``semantics``
-        if precision != "float32" and (backend, precision) != ("jax", "bfloat16"):
+        if precision not in PRECISIONS or precision != PRECISIONS[0] and backend != "jax":
             raise NOSError(f"precision={precision!r}: 'float32', or 'bfloat16' with "
                            f"backend='jax' (got backend={backend!r})")
         self.precision = precision
@@ -153,13 +152,11 @@ class PopulationEvaluator(SurrogateEvaluator):
 
     def _build_options(self):
         """The trainer builder's ``semantics`` and ``precision`` where not the default."""
-        options = {"semantics": getattr(self, "semantics", "default"),
-                   "precision": getattr(self, "precision", "float32")}
-        return {k: v for k, v in options.items() if v not in ("default", "float32")}
+        defaults = {"semantics": "default", "precision": PRECISIONS[0]}
+        return {name: getattr(self, name, default) for name, default in defaults.items()
+                if getattr(self, name, default) != default}
 
     def _backend(self):
-        from ..backends import get
-
         return get(getattr(self, "backend", "tensorflow"))
 
     def _tensors(self):

@@ -19,13 +19,13 @@ import itertools
 import jax.numpy as jnp
 
 from ...errors import NOSError
+from .. import PRECISIONS
 from ..tensorflow.batched import BatchedConvNet, _same_pad
 from .namespace import hash_uniform
 
 __all__ = ["JaxConvNet"]
 
 _BN_MOMENTUM, _BN_EPS = 0.99, 1e-3
-PRECISIONS = ("float32", "bfloat16")
 
 
 def _moments(h, axes, one_pass=False):
