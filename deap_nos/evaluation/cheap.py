@@ -201,6 +201,17 @@ class DigitsEvaluator:
         info["stage"] = "done"
         return Evaluation((float(scores[best]),), info)
 
+    def _batches(self, rng, n):
+        """The training indices of each of the ``steps`` minibatches: a permutation of
+        the *n* examples read in order, drawn anew when the next batch would run past
+        its end (the term-mix fitness trains its tasks with the same stream)."""
+        order, cursor = rng.permutation(n), 0
+        for _ in range(self.steps):
+            if cursor + self.batch_size > n:
+                order, cursor = rng.permutation(n), 0
+            yield order[cursor:cursor + self.batch_size]
+            cursor += self.batch_size
+
     def _train(self, genome, seed, data):
         """Best validation accuracy per row, the curves, and which rows stayed finite."""
         x_train, y_train, x_val, y_val = data
@@ -218,13 +229,8 @@ class DigitsEvaluator:
         best = np.zeros(rows)
         curves = [{"lr": lr, "step": [], "train_loss": [], "val_acc": []}
                   for lr in self.lrs]
-        n = len(y_train)
-        order, cursor, losses = rng.permutation(n), 0, []
-        for t in range(self.steps):
-            if cursor + self.batch_size > n:
-                order, cursor = rng.permutation(n), 0
-            batch = order[cursor:cursor + self.batch_size]
-            cursor += self.batch_size
+        losses = []
+        for t, batch in enumerate(self._batches(rng, len(y_train))):
             loss, grads = self._loss_grads(params, x_train[batch], y_train[batch])
             losses.append(loss)
             factor = one_cycle(t, self.steps, self.warmup, 0, B)

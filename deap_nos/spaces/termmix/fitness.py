@@ -176,12 +176,7 @@ class CheapTermMixEvaluator(RelativeToAdam):
         lrs = [np.asarray(m.lrs).reshape((rows,) + (1,) * (p.ndim - 1)) for p in params]
         states = [program.init(p) for p in params]
         finite, best = np.ones(rows, dtype=bool), np.zeros(rows)
-        order, cursor, n = rng.permutation(len(y_train)), 0, len(y_train)
-        for t in range(m.steps):
-            if cursor + m.batch_size > n:
-                order, cursor = rng.permutation(n), 0
-            batch = order[cursor:cursor + m.batch_size]
-            cursor += m.batch_size
+        for t, batch in enumerate(m._batches(rng, len(y_train))):
             _, grads = m._loss_grads(params, x_train[batch], y_train[batch])
             for i, (p, g) in enumerate(zip(params, grads)):
                 delta, states[i] = program.update(g, states[i], p, t, lrs[i])
